@@ -1,0 +1,151 @@
+// Decoded blocks: straight-line runs of decoded instructions, cached by host-physical address and
+// code size, and invalidated when their page is written (self-modifying code, loaders, devices).
+// Breakpoints and intercepted instruction classes are compiled into the records here.
+import type { Cpu } from './cpu';
+import { CPU_FAULT } from './cpu';
+import { CS, type Insn } from './insn';
+import { ACC_EXEC } from './paging';
+import { TLB_MMIO } from './tlb';
+import { decode } from './decoder';
+import { OpFlag } from './opcodes';
+
+export interface Block {
+  insns: Insn[];
+  /** Instructions still valid (set to 0 when invalidated). */
+  n: number;
+  key: number;
+  /** Host-physical pages the block's bytes come from. */
+  pages: number[];
+}
+
+const MAX_BLOCK = 64;
+
+/** Wrapper that lets the hypervisor or debugger see an instruction before it executes. */
+function hooked(cpu: Cpu, i: Insn): void {
+  const h = cpu.hooks.beforeInsn;
+  if (h && h(cpu, i)) return;
+  i.inner(cpu, i);
+}
+
+/** Runs the HLE service registered at this address instead of the instruction; the block ends after it. */
+function hleService(cpu: Cpu, i: Insn): void {
+  cpu.hle.get(i.phys)?.(cpu);
+  cpu.brk = true;
+}
+
+export class CodeCache {
+  private readonly blocks = new Map<number, Block>();
+  private readonly byPage = new Map<number, Block[]>();
+  /** Host-physical pages holding decoded code: writes to them take the TLB slow path. */
+  private codePages = new Uint8Array(0);
+  /** Statistics. */
+  decodedBlocks = 0;
+  invalidations = 0;
+
+  constructor(private readonly cpu: Cpu) {}
+
+  pageHasCode(page: number): boolean {
+    return page < this.codePages.length && this.codePages[page] !== 0;
+  }
+
+  /** The block at CS:EIP, decoding it if needed. Raises fetch faults for its first instruction. */
+  lookup(): Block {
+    const cpu = this.cpu;
+    const eip = cpu.eip;
+    if ((eip >>> 0) > (cpu.segLimit[CS] >>> 0)) cpu.gp(0);
+    const lin = (cpu.segBase[CS] + eip) | 0;
+    let e = cpu.tlb.r[lin >>> 12];
+    if ((e & 7) !== 1) e = cpu.translate(lin, ACC_EXEC, cpu.cpl === 3);
+    if (e & TLB_MMIO) return this.decodeBlock(-1, eip); // code from MMIO: decoded every time
+    const phys = (e & ~0xfff) | (lin & 0xfff);
+    const key = phys * 2 + (cpu.code32 ? 1 : 0);
+    const b = this.blocks.get(key);
+    if (b !== undefined && b.n > 0) return b;
+    return this.decodeBlock(key, eip);
+  }
+
+  private decodeBlock(key: number, eip: number): Block {
+    const cpu = this.cpu;
+    const insns: Insn[] = [];
+    const pages: number[] = [];
+    const startPage = key >= 0 ? Math.floor(key / 2) >>> 12 : -1;
+    const code32 = cpu.code32;
+    let off = eip;
+    for (let k = 0; k < MAX_BLOCK; k++) {
+      let i: Insn;
+      try {
+        i = decode(cpu, off, code32);
+      } catch (err) {
+        if (err === CPU_FAULT && k > 0) break; // fault belongs to a later instruction: end the block before it
+        throw err;
+      }
+      i.eip = off;
+      const lin = (cpu.segBase[CS] + off) | 0;
+      const firstPhys = this.physOf(lin);
+      i.phys = firstPhys;
+      const lastPhys = this.physOf((lin + i.len - 1) | 0);
+      if (k > 0 && (firstPhys >>> 12) !== startPage) break; // next instruction starts on another page
+      for (const p of [firstPhys >>> 12, lastPhys >>> 12]) if (p >= 0 && !pages.includes(p)) pages.push(p);
+      if (cpu.hle.has(firstPhys)) i.exec = i.inner = hleService;
+      if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(firstPhys)) i.exec = hooked;
+      insns.push(i);
+      off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;
+      if (i.entry.flags & OpFlag.EndsBlock || (lastPhys >>> 12) !== startPage) break;
+    }
+    const b: Block = { insns, n: insns.length, key, pages };
+    if (key >= 0) {
+      this.blocks.set(key, b);
+      for (const p of pages) this.markCode(p, b);
+    }
+    this.decodedBlocks++;
+    return b;
+  }
+
+  private physOf(lin: number): number {
+    const e = this.cpu.translate(lin, ACC_EXEC, this.cpu.cpl === 3);
+    return (e & TLB_MMIO) ? -1 : (e & ~0xfff) | (lin & 0xfff);
+  }
+
+  private markCode(page: number, b: Block): void {
+    if (page >= this.codePages.length) {
+      const n = new Uint8Array(Math.max(page + 1, this.cpu.mem.length >>> 12));
+      n.set(this.codePages);
+      this.codePages = n;
+    }
+    let list = this.byPage.get(page);
+    if (!list) {
+      list = [];
+      this.byPage.set(page, list);
+    }
+    list.push(b);
+    if (!this.codePages[page]) {
+      this.codePages[page] = 1;
+      // Write entries cached before the page held code must now take the slow path.
+      this.cpu.tlb.flushAll();
+    }
+  }
+
+  /** A write hit a code page: drop its blocks (the running block stops after this instruction). */
+  invalidatePage(page: number): void {
+    const list = this.byPage.get(page);
+    this.codePages[page] = 0;
+    if (!list) return;
+    this.byPage.delete(page);
+    for (const b of list) {
+      b.n = 0;
+      this.blocks.delete(b.key);
+    }
+    this.invalidations++;
+    this.cpu.brk = true;
+  }
+
+  flushAll(): void {
+    for (const list of this.byPage.values()) for (const b of list) b.n = 0;
+    this.blocks.clear();
+    this.byPage.clear();
+    this.codePages.fill(0);
+  }
+
+  /** Decoded block count (for statistics and the panel). */
+  size(): number { return this.blocks.size; }
+}

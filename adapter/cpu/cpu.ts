@@ -1,0 +1,696 @@
+// The x86 CPU: architectural state, memory access through segments and the software TLB, and the
+// run loop over decoded blocks. Instruction semantics live in ops/, decoding in decoder.ts,
+// segmentation/interrupts/paging in their own files.
+import type { CpuHooks, CpuHost, CpuEvent } from './bus';
+import { Insn, CS, SS } from './insn';
+import { ARITH, EFLAGS_FIXED1, flushFlags, IF, TF, VM, RF } from './flags';
+import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
+import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
+import { CodeCache, type Block } from './blocks';
+import { deliverException, deliverExternalInterrupt, deliverNmi } from './interrupts';
+
+/** Thrown (never constructed per fault) to unwind an instruction that faulted. */
+export const CPU_FAULT = { fault: true };
+/** Thrown to stop the run loop before the current instruction (breakpoints, debugger events). */
+export const CPU_STOP = { stop: true };
+
+export const CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 0x10, CR0_NE = 0x20;
+export const CR0_WP = 0x10000, CR0_AM = 0x40000, CR0_NW = 0x20000000, CR0_CD = 0x40000000, CR0_PG = 0x80000000 | 0;
+export const CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 0x10, CR4_PAE = 0x20, CR4_MCE = 0x40;
+export const CR4_PGE = 0x80, CR4_PCE = 0x100, CR4_OSFXSR = 0x200, CR4_VMXE = 0x2000;
+export const EFER_NXE = 0x800;
+
+/** Segment access rights, in the VMCS guest-state layout (so the hypervisor shows them as Intel does). */
+export const AR_TYPE = 0xf, AR_S = 0x10, AR_DPL_SHIFT = 5, AR_P = 0x80, AR_AVL = 0x1000, AR_L = 0x2000;
+export const AR_DB = 0x4000, AR_G = 0x8000, AR_UNUSABLE = 0x10000;
+
+export type StopReason = 'limit' | 'halt' | 'stop' | 'shutdown';
+
+/** Register slots: 16 general registers (8 used in 32-bit mode; room for long mode) of 64 bits each. */
+const NREGS = 16;
+/** Offsets of AL,CL,DL,BL,AH,CH,DH,BH in the byte view of the low halves. */
+export const REG8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
+
+export class Cpu {
+  // ---- general registers: low 32 bits in r32 (with 16- and 8-bit views), upper halves in rhi ----
+  private readonly regBuf = new ArrayBuffer(NREGS * 4);
+  readonly r32 = new Int32Array(this.regBuf);
+  readonly r16 = new Uint16Array(this.regBuf); // index 2*n
+  readonly r8 = new Uint8Array(this.regBuf); // index REG8[n]
+  readonly rhi = new Int32Array(NREGS);
+  eip = 0;
+  /** EIP of the instruction being executed (faults restart here). */
+  curEip = 0;
+
+  // ---- flags: non-arithmetic bits always in flags; arithmetic bits listed in `lazy` come from lop/lres/la/lb ----
+  flags = EFLAGS_FIXED1;
+  lazy = 0;
+  lop = 0;
+  lres = 0;
+  la = 0;
+  lb = 0;
+  lmask = -1;
+  lsign = 0x80000000 | 0;
+
+  // ---- segment registers and descriptor caches (ES CS SS DS FS GS) ----
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  /** Byte-granular limit (as u32 in an i32). */
+  readonly segLimit = new Int32Array(6);
+  readonly segAr = new Int32Array(6);
+  /** Valid offset ranges for reads and writes, precomputed from the cache (an unusable segment has lo > hi). */
+  readonly segRLo = new Float64Array(6);
+  readonly segRHi = new Float64Array(6);
+  readonly segWLo = new Float64Array(6);
+  readonly segWHi = new Float64Array(6);
+
+  // ---- system registers ----
+  gdtrBase = 0; gdtrLimit = 0xffff;
+  idtrBase = 0; idtrLimit = 0x3ff;
+  ldtrSel = 0; ldtrBase = 0; ldtrLimit = 0; ldtrAr = AR_UNUSABLE;
+  trSel = 0; trBase = 0; trLimit = 0xffff; trAr = AR_P | 11; // busy 32-bit TSS type, as after reset
+  cr0 = CR0_ET | CR0_CD | CR0_NW;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  efer = 0;
+  readonly dr = new Int32Array(8);
+  /** MSRs without a dedicated field, by index. */
+  readonly msrs = new Map<number, bigint>();
+  sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
+  tscOffset = 0n;
+
+  // ---- derived mode state ----
+  cpl = 0;
+  /** CS.D: 32-bit default operand/address size. */
+  code32 = false;
+  /** SS.B: 32-bit stack pointer. */
+  stack32 = false;
+
+  // ---- execution state ----
+  /** Retired instructions. */
+  icount = 0;
+  /** Virtual time that passed while halted, in instruction units (time = icount + idleTicks). */
+  idleTicks = 0;
+  /** icount at which the host wants serviceDevices() called. */
+  nextEventAt = 0;
+  halted = false;
+  /** Shut down after a triple fault. */
+  shutdown = false;
+  /** Interrupt request line from the interrupt controller. */
+  intrLine = false;
+  nmiPending = false;
+  nmiBlocked = false;
+  /** Interrupt shadow (STI, MOV SS): interrupts are not taken before the next instruction completes. */
+  shadow = false;
+  /** Set by anything that must end the current block early (SMC, stop requests, mode changes). */
+  brk = false;
+  stopRequested = false;
+  /** Debugger/hypervisor stop reason text (set with CPU_STOP). */
+  stopReason = '';
+
+  // ---- fault being raised ----
+  faultVector = -1;
+  faultError = 0;
+  faultHasError = false;
+  /** Nested-fault tracking for double/triple fault (managed by interrupts.ts). */
+  deliveringVector = -1;
+
+  // ---- memory ----
+  /** Host physical memory. */
+  mem: Uint8Array;
+  mem32: Int32Array;
+  mem16: Uint16Array;
+  dv: DataView;
+  /** Size of guest RAM in bytes (guest-physical 0..ramSize-1 is RAM). */
+  ramSize: number;
+  /** Guest-physical address mask: bit 20 cleared while the A20 gate is off. */
+  a20Mask = -1;
+  /** Guest-physical -> host-physical; -1 for MMIO/unbacked. The hypervisor replaces it (EPT). */
+  gpaToHpa: (gpa: number, access: number) => number;
+  readonly tlb = new Tlb();
+  readonly code: CodeCache;
+
+  hooks: CpuHooks = {};
+  /** Instruction classes (Cls bits) whose instructions call hooks.beforeInsn; compiled into decoded records. */
+  interceptClasses = 0;
+  /** Physical addresses of instructions that call hooks.beforeInsn (breakpoints); compiled into records. */
+  readonly hookAddrs = new Set<number>();
+  /** High-level emulation entry points (HLE BIOS): physical address -> service run instead of the instruction there. */
+  readonly hle = new Map<number, (cpu: Cpu) => void>();
+  /** Exception vectors (bit mask) for which hooks.exception is consulted. */
+  exceptionIntercepts = 0;
+
+  constructor(readonly host: CpuHost, mem: Uint8Array, ramSize: number) {
+    this.mem = mem;
+    this.mem32 = new Int32Array(mem.buffer, mem.byteOffset, mem.byteLength >>> 2);
+    this.mem16 = new Uint16Array(mem.buffer, mem.byteOffset, mem.byteLength >>> 1);
+    this.dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+    this.ramSize = ramSize;
+    this.gpaToHpa = (gpa) => ((gpa >>> 0) < this.ramSize ? gpa : -1);
+    this.code = new CodeCache(this);
+    this.reset();
+  }
+
+  /** Power-on state: real mode at F000:FFF0. */
+  reset(): void {
+    this.r32.fill(0);
+    this.rhi.fill(0);
+    this.r32[2] = 0x0600; // EDX: family 6 signature
+    this.flags = EFLAGS_FIXED1;
+    this.lazy = 0;
+    this.cr0 = CR0_ET | CR0_CD | CR0_NW;
+    this.cr2 = this.cr3 = this.cr4 = this.efer = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    for (let s = 0; s < 6; s++) this.loadRealSeg(s, 0);
+    this.loadSegCache(CS, 0xf000, 0xffff0000 | 0, 0xffff, AR_P | AR_S | 0xb);
+    this.eip = 0xfff0;
+    this.gdtrBase = 0; this.gdtrLimit = 0xffff;
+    this.idtrBase = 0; this.idtrLimit = 0x3ff;
+    this.cpl = 0;
+    this.halted = this.shutdown = this.shadow = false;
+    this.nmiPending = this.nmiBlocked = false;
+    this.deliveringVector = -1;
+    this.tlb.flushAll();
+    this.code.flushAll();
+  }
+
+  // ------------------------------------------------------------------ flags
+  getEflags(): number {
+    flushFlags(this);
+    return this.flags;
+  }
+  /** Raw write of every EFLAGS bit (callers apply privilege rules). */
+  setEflags(v: number): void {
+    const old = this.flags;
+    this.flags = (v & 0x3f7fd5) | EFLAGS_FIXED1;
+    this.lazy = 0;
+    if ((old ^ this.flags) & (VM | TF | IF)) this.brk = true;
+    if ((old ^ this.flags) & VM) this.updateMode();
+  }
+
+  // ------------------------------------------------------------------ registers (debugger/test convenience)
+  getReg32(n: number): number { return this.r32[n] >>> 0; }
+  setReg32(n: number, v: number): void { this.r32[n] = v; }
+
+  // ------------------------------------------------------------------ segments
+  /** Load a descriptor cache directly (callers did the checks). limit is byte-granular. */
+  loadSegCache(seg: number, sel: number, base: number, limit: number, ar: number): void {
+    this.segSel[seg] = sel;
+    this.segBase[seg] = base;
+    this.segLimit[seg] = limit;
+    this.segAr[seg] = ar;
+    this.computeSegBounds(seg);
+    if (seg === CS) {
+      const c32 = (ar & AR_DB) !== 0 && !this.isV86() && (this.cr0 & CR0_PE) !== 0;
+      if (c32 !== this.code32) { this.code32 = c32; this.brk = true; }
+      this.brk = true;
+    } else if (seg === SS) {
+      this.stack32 = (ar & AR_DB) !== 0 && (this.cr0 & CR0_PE) !== 0 && !this.isV86();
+    }
+  }
+
+  /** Real-mode / v86 segment load: base = sel << 4; limit and attributes kept as the cache had them in real mode. */
+  loadRealSeg(seg: number, sel: number): void {
+    sel &= 0xffff;
+    if (this.isV86()) {
+      this.loadSegCache(seg, sel, sel << 4, 0xffff, AR_P | AR_S | (3 << AR_DPL_SHIFT) | (seg === CS ? 0xb : 0x3));
+    } else if (seg === CS) {
+      // Real mode keeps CS's limit; a far transfer makes it a 16-bit code segment.
+      this.loadSegCache(seg, sel, sel << 4, this.segLimit[CS] === 0 ? 0xffff : this.segLimit[CS], AR_P | AR_S | 0xb);
+    } else {
+      // Unreal mode: the cached limit and attributes survive a real-mode load.
+      const ar = this.segAr[seg] & AR_UNUSABLE ? AR_P | AR_S | 0x3 : this.segAr[seg];
+      this.loadSegCache(seg, sel, sel << 4, this.segLimit[seg] === 0 && ar === (AR_P | AR_S | 0x3) ? 0xffff : this.segLimit[seg], ar);
+    }
+  }
+
+  private computeSegBounds(seg: number): void {
+    const ar = this.segAr[seg];
+    const limit = this.segLimit[seg] >>> 0;
+    let rlo = 0, rhi = limit, wlo = 0, whi = limit;
+    if (!(this.cr0 & CR0_PE) || this.isV86()) {
+      // real and v86 mode: every segment is readable and writable up to its limit
+    } else if (ar & AR_UNUSABLE || !(ar & AR_P)) {
+      rlo = wlo = 1; rhi = whi = 0;
+    } else if (ar & AR_S) {
+      const type = ar & 0xf;
+      if (type & 8) {
+        // code: readable if R, never writable
+        if (!(type & 2)) { rlo = 1; rhi = 0; }
+        wlo = 1; whi = 0;
+      } else {
+        if (type & 4) {
+          // expand-down: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF
+          const top = ar & AR_DB ? 0xffffffff : 0xffff;
+          rlo = wlo = limit + 1; rhi = whi = top;
+        }
+        if (!(type & 2)) { wlo = 1; whi = 0; }
+      }
+    } else {
+      rlo = wlo = 1; rhi = whi = 0;
+    }
+    this.segRLo[seg] = rlo; this.segRHi[seg] = rhi;
+    this.segWLo[seg] = wlo; this.segWHi[seg] = whi;
+  }
+
+  /** Recompute everything derived from CR0/EFLAGS.VM/CS (after mode changes). */
+  updateMode(): void {
+    for (let s = 0; s < 6; s++) this.computeSegBounds(s);
+    const pe = (this.cr0 & CR0_PE) !== 0, v86 = this.isV86();
+    const c32 = pe && !v86 && (this.segAr[CS] & AR_DB) !== 0;
+    this.code32 = c32;
+    this.stack32 = pe && !v86 && (this.segAr[SS] & AR_DB) !== 0;
+    if (v86) this.cpl = 3;
+    else if (!pe) this.cpl = 0;
+    this.tlb.selectPrivilege(this.cpl === 3);
+    this.brk = true;
+  }
+
+  setCpl(cpl: number, cause: string): void {
+    const from = this.cpl;
+    this.cpl = cpl;
+    this.tlb.selectPrivilege(cpl === 3);
+    if (from !== cpl) {
+      this.brk = true;
+      this.hooks.event?.(this, { kind: 'cpl', from, to: cpl, cause });
+    }
+  }
+
+  isV86(): boolean { return (this.flags & VM) !== 0; }
+  isProtected(): boolean { return (this.cr0 & CR0_PE) !== 0; }
+  pagingOn(): boolean { return (this.cr0 & CR0_PG) !== 0 && (this.cr0 & CR0_PE) !== 0; }
+
+  /** Report a slow-path event to the hooks. */
+  emit(e: CpuEvent): void { this.hooks.event?.(this, e); }
+
+  // ------------------------------------------------------------------ faults
+  /** Raise an exception: unwinds the current instruction. */
+  fault(vector: number, errorCode = 0, hasError = false): never {
+    this.faultVector = vector;
+    this.faultError = errorCode;
+    this.faultHasError = hasError;
+    throw CPU_FAULT;
+  }
+  gp(code = 0): never { return this.fault(13, code, true); }
+  ud(): never { return this.fault(6); }
+
+  /** A segment-limit or type violation on a data access: #SS for SS, #GP otherwise (error code 0). */
+  segFault(seg: number, _off: number, _size: number, _write: boolean): never {
+    if (!this.isProtected() || this.isV86()) return seg === SS ? this.fault(12, 0, false) : this.fault(13, 0, false);
+    return seg === SS ? this.fault(12, 0, true) : this.fault(13, 0, true);
+  }
+
+  // ------------------------------------------------------------------ memory by segment:offset
+  read8(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRLo[seg] || o > this.segRHi[seg]) this.segFault(seg, o, 1, false);
+    const lin = (this.segBase[seg] + off) | 0;
+    const e = this.tlb.r[lin >>> 12];
+    if ((e & 3) === TLB_VALID) return this.mem[(e & ~0xfff) | (lin & 0xfff)];
+    return this.readSlow(lin, 1);
+  }
+  read16(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRLo[seg] || o + 1 > this.segRHi[seg]) this.segFault(seg, o, 2, false);
+    const lin = (this.segBase[seg] + off) | 0;
+    const e = this.tlb.r[lin >>> 12];
+    if ((e & 3) === TLB_VALID && (lin & 0xfff) < 0xfff) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return p & 1 ? this.dv.getUint16(p, true) : this.mem16[p >>> 1];
+    }
+    return this.readSlow(lin, 2);
+  }
+  read32(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRLo[seg] || o + 3 > this.segRHi[seg]) this.segFault(seg, o, 4, false);
+    const lin = (this.segBase[seg] + off) | 0;
+    const e = this.tlb.r[lin >>> 12];
+    if ((e & 3) === TLB_VALID && (lin & 0xfff) < 0xffd) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return p & 3 ? this.dv.getInt32(p, true) : this.mem32[p >>> 2];
+    }
+    return this.readSlow(lin, 4);
+  }
+  write8(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o > this.segWHi[seg]) this.segFault(seg, o, 1, true);
+    const lin = (this.segBase[seg] + off) | 0;
+    const e = this.tlb.w[lin >>> 12];
+    if ((e & 3) === TLB_VALID) { this.mem[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
+    this.writeSlow(lin, 1, v);
+  }
+  write16(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o + 1 > this.segWHi[seg]) this.segFault(seg, o, 2, true);
+    const lin = (this.segBase[seg] + off) | 0;
+    const e = this.tlb.w[lin >>> 12];
+    if ((e & 3) === TLB_VALID && (lin & 0xfff) < 0xfff) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if (p & 1) this.dv.setUint16(p, v, true); else this.mem16[p >>> 1] = v;
+      return;
+    }
+    this.writeSlow(lin, 2, v);
+  }
+  write32(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o + 3 > this.segWHi[seg]) this.segFault(seg, o, 4, true);
+    const lin = (this.segBase[seg] + off) | 0;
+    const e = this.tlb.w[lin >>> 12];
+    if ((e & 3) === TLB_VALID && (lin & 0xfff) < 0xffd) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if (p & 3) this.dv.setInt32(p, v, true); else this.mem32[p >>> 2] = v;
+      return;
+    }
+    this.writeSlow(lin, 4, v);
+  }
+  /** Size-generic forms (size in bytes: 1, 2, 4). */
+  readN(seg: number, off: number, size: number): number {
+    return size === 4 ? this.read32(seg, off) : size === 2 ? this.read16(seg, off) : this.read8(seg, off);
+  }
+  writeN(seg: number, off: number, size: number, v: number): void {
+    if (size === 4) this.write32(seg, off, v); else if (size === 2) this.write16(seg, off, v); else this.write8(seg, off, v);
+  }
+  /** Check that a write would succeed (segment and paging) without writing: for read-modify-write atomicity. */
+  probeWrite(seg: number, off: number, size: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o + size - 1 > this.segWHi[seg]) this.segFault(seg, o, size, true);
+    const lin = (this.segBase[seg] + off) | 0;
+    this.translate(lin, ACC_WRITE, this.cpl === 3);
+    if (((lin & 0xfff) + size) > 0x1000) this.translate((lin + size - 1) | 0, ACC_WRITE, this.cpl === 3);
+  }
+
+  // ------------------------------------------------------------------ memory by linear address
+  /** Linear read with the current privilege (user if CPL 3). */
+  readLin(lin: number, size: number): number { return this.readSlow(lin | 0, size); }
+  writeLin(lin: number, size: number, v: number): void { this.writeSlow(lin | 0, size, v); }
+  /** Implicit supervisor-mode accesses (descriptor tables, TSS, IDT): privilege checks as for CPL 0. */
+  readSys(lin: number, size: number): number { return this.readSlowPriv(lin | 0, size, false); }
+  writeSys(lin: number, size: number, v: number): void { this.writeSlowPriv(lin | 0, size, v, false); }
+
+  readSlow(lin: number, size: number): number { return this.readSlowPriv(lin, size, this.cpl === 3); }
+  writeSlow(lin: number, size: number, v: number): void { this.writeSlowPriv(lin, size, v, this.cpl === 3); }
+
+  private readSlowPriv(lin: number, size: number, user: boolean): number {
+    if ((lin & 0xfff) + size > 0x1000) {
+      // crosses a page: both pages must translate before any byte is read
+      const lo = this.translate(lin, ACC_READ, user);
+      const hi = this.translate((lin + size) & ~0xfff, ACC_READ, user);
+      let v = 0;
+      for (let k = 0; k < size; k++) {
+        const l = (lin + k) | 0;
+        const base = (l & 0xfff) >= (lin & 0xfff) && k < 0x1000 - (lin & 0xfff) ? lo : hi;
+        v |= this.physRead((base & ~0xfff) | (l & 0xfff), 1, base) << (8 * k);
+      }
+      return size === 4 ? v | 0 : v >>> 0;
+    }
+    const e = this.translate(lin, ACC_READ, user);
+    const p = (e & ~0xfff) | (lin & 0xfff);
+    if (e & TLB_SLOW) this.checkWatch(lin, size, false, 0);
+    return this.physRead(p, size, e);
+  }
+
+  private writeSlowPriv(lin: number, size: number, v: number, user: boolean): void {
+    if ((lin & 0xfff) + size > 0x1000) {
+      const lo = this.translate(lin, ACC_WRITE, user);
+      const hi = this.translate((lin + size) & ~0xfff, ACC_WRITE, user);
+      for (let k = 0; k < size; k++) {
+        const l = (lin + k) | 0;
+        const base = k < 0x1000 - (lin & 0xfff) ? lo : hi;
+        if (base & TLB_SLOW) this.checkWatch(l, 1, true, (v >>> (8 * k)) & 0xff);
+        this.physWrite((base & ~0xfff) | (l & 0xfff), 1, (v >>> (8 * k)) & 0xff, base);
+      }
+      return;
+    }
+    const e = this.translate(lin, ACC_WRITE, user);
+    if (e & TLB_SLOW) this.checkWatch(lin, size, true, v);
+    this.physWrite((e & ~0xfff) | (lin & 0xfff), size, v, e);
+  }
+
+  private checkWatch(lin: number, size: number, write: boolean, v: number): void {
+    if (this.hooks.watch && this.tlb.isWatched(lin, size)) this.hooks.watch(this, lin, size, write, v);
+  }
+
+  /** Access host-physical p; entries flagged MMIO carry the guest-physical page in tlb.mmioGpa. */
+  private physRead(p: number, size: number, e: number): number {
+    if (e & TLB_SLOW && this.tlb.isMmioEntry(e)) return this.host.mmioRead(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4);
+    if (size === 1) return this.mem[p];
+    if (size === 2) return this.dv.getUint16(p, true);
+    return this.dv.getInt32(p, true);
+  }
+  private physWrite(p: number, size: number, v: number, e: number): void {
+    if (e & TLB_SLOW) {
+      if (this.tlb.isMmioEntry(e)) { this.host.mmioWrite(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4, v); return; }
+      if (this.code.pageHasCode(p >>> 12)) this.code.invalidatePage(p >>> 12);
+    }
+    if (size === 1) this.mem[p] = v;
+    else if (size === 2) this.dv.setUint16(p, v, true);
+    else this.dv.setInt32(p, v, true);
+  }
+
+  /**
+   * Translate a linear address for an access; fills the TLB. Returns the TLB entry (host-physical page | flags).
+   * Raises #PF (or a hypervisor exit through gpaToHpa) when the access is not allowed.
+   */
+  translate(lin: number, access: number, user: boolean): number {
+    const page = lin >>> 12;
+    const tbl = access === ACC_WRITE ? (user ? this.tlb.wUser : this.tlb.wSup) : user ? this.tlb.rUser : this.tlb.rSup;
+    const cached = tbl[page];
+    if (cached & TLB_VALID && !(access === ACC_EXEC && cached & TLB_NX)) return cached;
+    let gpa: number, wf = WALK_WRITABLE | WALK_DIRTY;
+    if (this.pagingOn()) {
+      gpa = walk(this, lin, access, user);
+      wf = this.walkFlags;
+    } else {
+      gpa = lin & this.a20Mask;
+    }
+    gpa &= this.a20Mask;
+    const hpa = this.gpaToHpa(gpa & ~0xfff, access);
+    let e: number;
+    if (hpa < 0) {
+      e = this.tlb.mmioEntry(gpa & ~0xfff);
+    } else {
+      e = (hpa & ~0xfff) | TLB_VALID;
+      if (this.tlb.pageWatched(page) || (access === ACC_WRITE && this.code.pageHasCode(hpa >>> 12))) e |= TLB_SLOW;
+    }
+    if (wf & WALK_GLOBAL) e |= TLB_GLOBAL;
+    if (wf & WALK_NX) e |= TLB_NX;
+    this.tlb.fill(tbl, page, e);
+    // A read walk of a writable, already-dirty page can fill the write entry too (saves a walk).
+    if (access !== ACC_WRITE && (wf & (WALK_WRITABLE | WALK_DIRTY)) === (WALK_WRITABLE | WALK_DIRTY) && !(e & TLB_SLOW) && !(hpa >= 0 && this.code.pageHasCode(hpa >>> 12))) {
+      this.tlb.fill(user ? this.tlb.wUser : this.tlb.wSup, page, e & ~TLB_NX);
+    }
+    return e;
+  }
+  /** Set by walk(): WALK_* bits of the last translation. */
+  walkFlags = 0;
+
+  /** Debugger/tools: translate without side effects; -1 if not mapped. Returns guest-physical. */
+  peekTranslate(lin: number): number {
+    if (!this.pagingOn()) return lin & this.a20Mask;
+    try {
+      const g = walk(this, lin | 0, ACC_READ, false, true);
+      return g < 0 ? -1 : g & this.a20Mask;
+    } catch (e) {
+      if (e === CPU_FAULT) return -1;
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------ code fetch (decoder)
+  /** Fetch one code byte at CS:off (limit-checked), for the decoder. */
+  fetchCodeByte(off: number): number {
+    const o = off >>> 0;
+    if (o > (this.segLimit[CS] >>> 0)) this.gp(0);
+    const lin = (this.segBase[CS] + off) | 0;
+    const e = this.translate(lin, ACC_EXEC, this.cpl === 3);
+    const p = (e & ~0xfff) | (lin & 0xfff);
+    return this.physRead(p, 1, e) & 0xff;
+  }
+
+  // ------------------------------------------------------------------ stack helpers
+  push16(v: number): void {
+    if (this.stack32) {
+      const sp = (this.r32[4] - 2) | 0;
+      this.write16(SS, sp, v);
+      this.r32[4] = sp;
+    } else {
+      const sp = (this.r16[8] - 2) & 0xffff;
+      this.write16(SS, sp, v);
+      this.r16[8] = sp;
+    }
+  }
+  push32(v: number): void {
+    if (this.stack32) {
+      const sp = (this.r32[4] - 4) | 0;
+      this.write32(SS, sp, v);
+      this.r32[4] = sp;
+    } else {
+      const sp = (this.r16[8] - 4) & 0xffff;
+      this.write32(SS, sp, v);
+      this.r16[8] = sp;
+    }
+  }
+  pop16(): number {
+    if (this.stack32) {
+      const v = this.read16(SS, this.r32[4]);
+      this.r32[4] = (this.r32[4] + 2) | 0;
+      return v;
+    }
+    const v = this.read16(SS, this.r16[8]);
+    this.r16[8] = (this.r16[8] + 2) & 0xffff;
+    return v;
+  }
+  pop32(): number {
+    if (this.stack32) {
+      const v = this.read32(SS, this.r32[4]);
+      this.r32[4] = (this.r32[4] + 4) | 0;
+      return v;
+    }
+    const v = this.read32(SS, this.r16[8]);
+    this.r16[8] = (this.r16[8] + 4) & 0xffff;
+    return v;
+  }
+  push(size: number, v: number): void { if (size === 4) this.push32(v); else this.push16(v); }
+  pop(size: number): number { return size === 4 ? this.pop32() : this.pop16(); }
+  /** Current stack pointer value as an offset in SS. */
+  getSp(): number { return this.stack32 ? this.r32[4] : this.r16[8]; }
+  setSp(v: number): void { if (this.stack32) this.r32[4] = v; else this.r16[8] = v; }
+
+  // ------------------------------------------------------------------ hooks configuration
+  /** Change which instruction classes / addresses call hooks.beforeInsn; decoded records are rebuilt. */
+  setIntercepts(classes: number, addrs?: Iterable<number>): void {
+    this.interceptClasses = classes;
+    if (addrs) {
+      this.hookAddrs.clear();
+      for (const a of addrs) this.hookAddrs.add(a);
+    }
+    this.code.flushAll();
+    this.brk = true;
+  }
+
+  requestStop(reason = 'pause'): void {
+    this.stopRequested = true;
+    this.stopReason = reason;
+    this.brk = true;
+  }
+
+  // ------------------------------------------------------------------ run loop
+  /**
+   * Run up to `budget` instructions. Returns why it stopped. Faults are delivered to the guest; a triple
+   * fault shuts the CPU down ('shutdown').
+   */
+  run(budget: number): StopReason {
+    const limit = this.icount + budget;
+    this.stopRequested = false;
+    while (true) {
+      if (this.shutdown) return 'shutdown';
+      if (this.stopRequested) return 'stop';
+      if (this.icount >= limit) return 'limit';
+      if (this.icount >= this.nextEventAt) this.host.serviceDevices(this);
+      if (!this.shadow) {
+        if (this.nmiPending && !this.nmiBlocked) {
+          this.nmiPending = false;
+          this.halted = false;
+          this.safely(() => deliverNmi(this));
+          continue;
+        }
+        if (this.intrLine && this.flags & IF) {
+          this.halted = false;
+          const vec = this.host.acknowledgeInterrupt();
+          if (vec >= 0) this.safely(() => deliverExternalInterrupt(this, vec));
+          continue;
+        }
+      }
+      if (this.halted) {
+        if (!(this.flags & IF) && !this.nmiPending) return 'halt';
+        // Idle: virtual time jumps to the next device event.
+        if (this.nextEventAt > this.icount && this.nextEventAt !== Infinity) {
+          this.idleTicks += this.nextEventAt - this.icount;
+          this.nextEventAt = this.icount;
+          continue;
+        }
+        if (this.nextEventAt === Infinity) return 'halt';
+        continue;
+      }
+      this.runBlock(limit);
+    }
+  }
+
+  /** Execute the block at CS:EIP (or one instruction after an interrupt shadow). */
+  private runBlock(limit: number): void {
+    let b: Block;
+    try {
+      b = this.code.lookup();
+    } catch (e) {
+      this.catchFault(e);
+      return;
+    }
+    const insns = b.insns;
+    let n = b.n;
+    if (n > limit - this.icount) n = limit - this.icount;
+    if (this.shadow) { n = 1; this.shadow = false; }
+    if (this.flags & TF) n = 1;
+    const ipMask = this.code32 ? -1 : 0xffff;
+    this.brk = false;
+    try {
+      for (let k = 0; k < n; k++) {
+        const i = insns[k];
+        this.curEip = this.eip;
+        this.eip = (this.eip + i.len) & ipMask;
+        i.exec(this, i);
+        this.icount++;
+        if (this.brk) { this.afterBreak(); break; }
+      }
+    } catch (e) {
+      this.catchFault(e);
+    }
+  }
+
+  /** Work done when an instruction set brk (single-step traps, RF). */
+  private afterBreak(): void {
+    if (this.singleStepPending) {
+      this.singleStepPending = false;
+      this.safely(() => deliverException(this, 1, 0, false, true));
+    }
+  }
+  /** Set when TF was set at the start of an instruction: a #DB trap follows it. */
+  singleStepPending = false;
+
+  private catchFault(e: unknown): void {
+    if (e === CPU_FAULT) {
+      this.eip = this.curEip;
+      this.safely(() => deliverException(this, this.faultVector, this.faultError, this.faultHasError, false));
+    } else if (e === CPU_STOP) {
+      this.eip = this.curEip;
+      this.stopRequested = true;
+    } else {
+      throw e;
+    }
+  }
+
+  /** Run event delivery; faults during delivery are handled by interrupts.ts (double/triple fault). */
+  private safely(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (e === CPU_STOP) { this.stopRequested = true; return; }
+      if (e !== CPU_FAULT) throw e;
+      // deliverException handles nesting itself; a fault escaping it means shutdown.
+      this.enterShutdown(this.faultVector);
+    }
+  }
+
+  enterShutdown(vector: number): void {
+    this.shutdown = true;
+    this.brk = true;
+    this.hooks.event?.(this, { kind: 'triple-fault', vector });
+  }
+
+  /** Flags that matter to the decoded-block key. */
+  flagsKeepRF(): number { return this.flags & RF; }
+}
+
+export { ARITH };

@@ -1,0 +1,12 @@
+// Bundles every entry point into dist/ with esbuild.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+const entries = [
+  { entryPoints: ['adapter/cli.ts'], outfile: 'dist/cli.js' },
+  { entryPoints: ['adapter/dap/main.ts'], outfile: 'dist/adapter.js' },
+  { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { entryPoints: ['media/panel.ts'], outfile: 'dist/panel.js', platform: 'browser', format: 'iife' },
+];
+await Promise.all(entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...common, ...e })));
