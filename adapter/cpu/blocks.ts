@@ -16,7 +16,12 @@ export interface Block {
   key: number;
   /** Host-physical pages the block's bytes come from. */
   pages: number[];
+  /** Host-physical byte ranges [start, end) of the block's instructions, one per page touched. */
+  ranges: number[];
 }
+
+/** Code is tracked in 128-byte lines: a write elsewhere on a code page invalidates nothing. */
+const LINE_SHIFT = 7;
 
 const MAX_BLOCK = 64;
 
@@ -68,6 +73,7 @@ export class CodeCache {
     const cpu = this.cpu;
     const insns: Insn[] = [];
     const pages: number[] = [];
+    const ranges: number[] = [];
     const startPage = key >= 0 ? Math.floor(key / 2) >>> 12 : -1;
     const code32 = cpu.code32;
     let off = eip;
@@ -86,13 +92,15 @@ export class CodeCache {
       const lastPhys = this.physOf((lin + i.len - 1) | 0);
       if (k > 0 && (firstPhys >>> 12) !== startPage) break; // next instruction starts on another page
       for (const p of [firstPhys >>> 12, lastPhys >>> 12]) if (p >= 0 && !pages.includes(p)) pages.push(p);
+      if (firstPhys >= 0) addRange(ranges, firstPhys, (firstPhys >>> 12) === (lastPhys >>> 12) ? lastPhys + 1 : (firstPhys | 0xfff) + 1);
+      if (lastPhys >= 0 && (firstPhys >>> 12) !== (lastPhys >>> 12)) addRange(ranges, lastPhys & ~0xfff, lastPhys + 1);
       if (cpu.hle.has(firstPhys)) i.exec = i.inner = hleService;
       if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(firstPhys)) i.exec = hooked;
       insns.push(i);
       off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;
       if (i.entry.flags & OpFlag.EndsBlock || (lastPhys >>> 12) !== startPage) break;
     }
-    const b: Block = { insns, n: insns.length, key, pages };
+    const b: Block = { insns, n: insns.length, key, pages, ranges };
     if (key >= 0) {
       this.blocks.set(key, b);
       for (const p of pages) this.markCode(p, b);
@@ -107,6 +115,10 @@ export class CodeCache {
   }
 
   private markCode(page: number, b: Block): void {
+    for (let r = 0; r < b.ranges.length; r += 2) {
+      if ((b.ranges[r] >>> 12) !== page) continue;
+      for (let l = (b.ranges[r] & 0xfff) >>> LINE_SHIFT; l <= ((b.ranges[r + 1] - 1) & 0xfff) >>> LINE_SHIFT; l++) this.lineMask(page, l);
+    }
     if (page >= this.codePages.length) {
       const n = new Uint8Array(Math.max(page + 1, this.cpu.mem.length >>> 12));
       n.set(this.codePages);
@@ -125,16 +137,59 @@ export class CodeCache {
     }
   }
 
-  /** A write hit a code page: drop its blocks (the running block stops after this instruction). */
+  private lineMask(page: number, line: number): void {
+    this.lines.set(page, (this.lines.get(page) ?? 0) | (1 << line));
+  }
+  /** Per code page: bit n set when 128-byte line n holds decoded code. */
+  private readonly lines = new Map<number, number>();
+
+  /**
+   * A write of `size` bytes at host-physical `p` on a code page: drop the blocks whose bytes it
+   * overlaps (the running block stops after this instruction). Writes to other lines cost a check.
+   */
+  write(p: number, size: number): void {
+    const page = p >>> 12;
+    const mask = this.lines.get(page) ?? 0;
+    const first = (p & 0xfff) >>> LINE_SHIFT, last = ((p + size - 1) & 0xfff) >>> LINE_SHIFT;
+    let hit = false;
+    for (let l = first; l <= last && l < 32; l++) if (mask & (1 << l)) hit = true;
+    if (!hit && (p + size - 1) >>> 12 === page) return;
+    const list = this.byPage.get(page);
+    if (!list) return;
+    const end = p + size;
+    const keep: Block[] = [];
+    let dropped = 0;
+    for (const b of list) {
+      let overlap = false;
+      for (let r = 0; r < b.ranges.length; r += 2) if (p < b.ranges[r + 1] && end > b.ranges[r]) overlap = true;
+      if (overlap) { this.drop(b); dropped++; } else keep.push(b);
+    }
+    if (!dropped) return;
+    this.invalidations++;
+    this.cpu.brk = true;
+    if (keep.length === 0) { this.invalidatePage(page); return; }
+    this.byPage.set(page, keep);
+    let m = 0;
+    for (const b of keep) for (let r = 0; r < b.ranges.length; r += 2) {
+      if ((b.ranges[r] >>> 12) !== page) continue;
+      for (let l = (b.ranges[r] & 0xfff) >>> LINE_SHIFT; l <= ((b.ranges[r + 1] - 1) & 0xfff) >>> LINE_SHIFT; l++) m |= 1 << l;
+    }
+    this.lines.set(page, m);
+  }
+
+  private drop(b: Block): void {
+    b.n = 0;
+    if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+  }
+
+  /** Drop every block on a page (loaders and devices writing whole pages). */
   invalidatePage(page: number): void {
     const list = this.byPage.get(page);
     this.codePages[page] = 0;
+    this.lines.delete(page);
     if (!list) return;
     this.byPage.delete(page);
-    for (const b of list) {
-      b.n = 0;
-      this.blocks.delete(b.key);
-    }
+    for (const b of list) this.drop(b);
     this.invalidations++;
     this.cpu.brk = true;
   }
@@ -143,9 +198,16 @@ export class CodeCache {
     for (const list of this.byPage.values()) for (const b of list) b.n = 0;
     this.blocks.clear();
     this.byPage.clear();
+    this.lines.clear();
     this.codePages.fill(0);
   }
 
   /** Decoded block count (for statistics and the panel). */
   size(): number { return this.blocks.size; }
+}
+
+function addRange(ranges: number[], start: number, end: number): void {
+  const n = ranges.length;
+  if (n >= 2 && ranges[n - 1] === start) ranges[n - 1] = end;
+  else ranges.push(start, end);
 }

@@ -8,6 +8,7 @@ import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
 import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
 import { deliverException, deliverExternalInterrupt, deliverNmi } from './interrupts';
+import { checkInsnBreakpoint, deliverDebugTrap, guestDataAccess, DR6_BS } from './debugregs';
 
 /** Thrown (never constructed per fault) to unwind an instruction that faulted. */
 export const CPU_FAULT = { fault: true };
@@ -103,6 +104,14 @@ export class Cpu {
   nmiBlocked = false;
   /** Interrupt shadow (STI, MOV SS): interrupts are not taken before the next instruction completes. */
   shadow = false;
+  /** The shadow came from MOV SS/POP SS: it also holds debug traps (single-step, data breakpoints) back. */
+  ssShadow = false;
+  /** Guest debug-trap status (DR6 bits) to deliver as #DB once the current instruction completes. */
+  dbPending = 0;
+  /** A guest DR0-3 execute breakpoint is enabled: the run loop steps singly and checks each instruction. */
+  drExec = false;
+  /** Guest DR0-3 data breakpoints are armed (their pages are watched in the TLB). */
+  drData = false;
   /** Set by anything that must end the current block early (SMC, stop requests, mode changes). */
   brk = false;
   stopRequested = false;
@@ -173,6 +182,10 @@ export class Cpu {
     this.halted = this.shutdown = this.shadow = false;
     this.nmiPending = this.nmiBlocked = false;
     this.deliveringVector = -1;
+    this.dbPending = 0;
+    this.ssShadow = false;
+    if (this.drData) this.tlb.setGuestWatchRanges([]);
+    this.drExec = this.drData = false;
     this.tlb.flushAll();
     this.code.flushAll();
   }
@@ -431,6 +444,7 @@ export class Cpu {
 
   private checkWatch(lin: number, size: number, write: boolean, v: number): void {
     if (this.hooks.watch && this.tlb.isWatched(lin, size)) this.hooks.watch(this, lin, size, write, v);
+    if (this.drData) guestDataAccess(this, lin, size, write);
   }
 
   /** Access host-physical p; entries flagged MMIO carry the guest-physical page in tlb.mmioGpa. */
@@ -443,7 +457,7 @@ export class Cpu {
   private physWrite(p: number, size: number, v: number, e: number): void {
     if (e & TLB_SLOW) {
       if (this.tlb.isMmioEntry(e)) { this.host.mmioWrite(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4, v); return; }
-      if (this.code.pageHasCode(p >>> 12)) this.code.invalidatePage(p >>> 12);
+      if (this.code.pageHasCode(p >>> 12)) this.code.write(p, size);
     }
     if (size === 1) this.mem[p] = v;
     else if (size === 2) this.dv.setUint16(p, v, true);
@@ -621,6 +635,8 @@ export class Cpu {
 
   /** Execute the block at CS:EIP (or one instruction after an interrupt shadow). */
   private runBlock(limit: number): void {
+    // Single-step, resume flag and guest execute breakpoints: one instruction at a time (slow path).
+    if (this.flags & (TF | RF) || this.drExec) { this.stepOne(); return; }
     let b: Block;
     try {
       b = this.code.lookup();
@@ -631,8 +647,7 @@ export class Cpu {
     const insns = b.insns;
     let n = b.n;
     if (n > limit - this.icount) n = limit - this.icount;
-    if (this.shadow) { n = 1; this.shadow = false; }
-    if (this.flags & TF) n = 1;
+    if (this.shadow) { n = 1; this.shadow = false; this.ssShadow = false; }
     const ipMask = this.code32 ? -1 : 0xffff;
     this.brk = false;
     try {
@@ -642,24 +657,54 @@ export class Cpu {
         this.eip = (this.eip + i.len) & ipMask;
         i.exec(this, i);
         this.icount++;
-        if (this.brk) { this.afterBreak(); break; }
+        if (this.brk) break;
       }
     } catch (e) {
       this.catchFault(e);
     }
+    // Data-breakpoint and task-switch traps follow the instruction (after MOV SS, the next one).
+    if (this.dbPending !== 0 && !this.ssShadow) this.safely(() => deliverDebugTrap(this));
   }
 
-  /** Work done when an instruction set brk (single-step traps, RF). */
-  private afterBreak(): void {
-    if (this.singleStepPending) {
-      this.singleStepPending = false;
-      this.safely(() => deliverException(this, 1, 0, false, true));
+  /**
+   * One instruction with the debug checks: a guest instruction breakpoint (unless RF) faults before it;
+   * RF clears once it starts; TF set at its start traps after it (a TF set by POPF/IRET traps only after
+   * the next instruction, one cleared by it still traps); MOV SS holds the trap back one instruction.
+   */
+  private stepOne(): void {
+    const f = this.flags;
+    if (this.drExec && !(f & RF) && !this.shadow) {
+      let hit = false;
+      this.safely(() => { hit = checkInsnBreakpoint(this); });
+      if (hit) return;
     }
+    let b: Block;
+    try {
+      b = this.code.lookup();
+    } catch (e) {
+      this.catchFault(e);
+      return;
+    }
+    this.shadow = false;
+    this.ssShadow = false;
+    if (f & RF) this.flags &= ~RF;
+    const i = b.insns[0];
+    this.brk = false;
+    try {
+      this.curEip = this.eip;
+      this.eip = (this.eip + i.len) & (this.code32 ? -1 : 0xffff);
+      i.exec(this, i);
+      this.icount++;
+    } catch (e) {
+      this.catchFault(e);
+      return;
+    }
+    if (f & TF && !this.ssShadow) this.dbPending |= DR6_BS;
+    if (this.dbPending !== 0 && !this.ssShadow) this.safely(() => deliverDebugTrap(this));
   }
-  /** Set when TF was set at the start of an instruction: a #DB trap follows it. */
-  singleStepPending = false;
 
   private catchFault(e: unknown): void {
+    this.dbPending = 0; // traps of an instruction that did not complete are dropped
     if (e === CPU_FAULT) {
       this.eip = this.curEip;
       this.safely(() => deliverException(this, this.faultVector, this.faultError, this.faultHasError, false));

@@ -144,3 +144,11 @@ export function testCond(c: Cpu, cc: number): boolean {
     default: return !getZF(c) && getSF(c) === getOF(c);
   }
 }
+
+/** Make CF explicit in c.flags (INC/DEC keep CF while the other five arithmetic flags become lazy). */
+export function materializeCF(c: Cpu): void {
+  if (c.lazy & CF) {
+    c.flags = getCF(c) ? c.flags | CF : c.flags & ~CF;
+    c.lazy &= ~CF;
+  }
+}

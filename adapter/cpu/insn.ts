@@ -58,6 +58,10 @@ export class Insn {
   phys = 0;
   /** EIP (offset in CS) of the instruction when decoded. */
   eip = 0;
+  /** Decoded with a 32-bit code segment (CS.D). */
+  code32 = true;
+  /** Exception the record raises instead of executing: 0 none, 6 #UD (bad encoding, LOCK misuse), 13 #GP (over 15 bytes). */
+  fault = 0;
 
   constructor(entry: OpEntry, exec: Handler, ea: EaFn) {
     this.entry = entry;

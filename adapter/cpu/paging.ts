@@ -26,7 +26,7 @@ function writeTable32(cpu: Cpu, gpa: number, v: number): void {
   if (hpa < 0) cpu.host.mmioWrite(gpa, 4, v);
   else {
     cpu.dv.setInt32(hpa, v, true);
-    if (cpu.code.pageHasCode(hpa >>> 12)) cpu.code.invalidatePage(hpa >>> 12);
+    if (cpu.code.pageHasCode(hpa >>> 12)) cpu.code.write(hpa, 4);
   }
 }
 

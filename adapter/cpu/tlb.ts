@@ -106,8 +106,17 @@ export class Tlb {
   // ---- watched linear ranges (debugger data breakpoints, guest debug registers) ----
   setWatchRanges(ranges: { start: number; end: number }[]): void {
     this.ranges = ranges.map((r) => ({ start: r.start >>> 0, end: r.end >>> 0 }));
+    this.rebuildWatched();
+  }
+  /** The guest's own data breakpoints (DR0-3): their pages take the slow path too, alongside the debugger's. */
+  setGuestWatchRanges(ranges: { start: number; end: number }[]): void {
+    this.guestRanges = ranges.map((r) => ({ start: r.start >>> 0, end: r.end >>> 0 }));
+    this.rebuildWatched();
+  }
+  private guestRanges: { start: number; end: number }[] = [];
+  private rebuildWatched(): void {
     this.watched.clear();
-    for (const r of this.ranges) {
+    for (const r of [...this.ranges, ...this.guestRanges]) {
       for (let p = r.start >>> 12; p <= (r.end - 1) >>> 12; p++) this.watched.set(p, (this.watched.get(p) ?? 0) + 1);
     }
     this.flushAll();

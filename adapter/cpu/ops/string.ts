@@ -1,0 +1,177 @@
+// String instructions: MOVS CMPS STOS LODS SCAS, with REP / REPE / REPNE. The source is seg:(E)SI with
+// seg = i.seg (DS unless overridden); the destination is always ES:(E)DI. A 16-bit address size uses
+// SI/DI/CX. Index and count registers are stored back after every completed element (a `finally`
+// covers faults), so an exception part way leaves the registers as the SDM describes and the
+// instruction restarts where it stopped. Long REP runs yield after REP_CHUNK elements (the instruction
+// restarts at itself) so interrupts and device time are not held off.
+import type { Cpu } from '../cpu';
+import type { Handler, Insn } from '../insn';
+import { ES, REP_NONE, REP_E } from '../insn';
+import type { Factory } from './index';
+import { ARITH, DF, LZ_SUB } from '../flags';
+import { getReg, setReg } from './operands';
+import { maskOf, signOf } from './alu';
+
+const REP_CHUNK = 4096;
+
+const cache = new Map<string, Handler>();
+function once(key: string, make: () => Handler): Handler {
+  let h = cache.get(key);
+  if (h === undefined) { h = make(); cache.set(key, h); }
+  return h;
+}
+
+function cmpFlags(c: Cpu, a: number, b: number, n: number): void {
+  const m = maskOf(n);
+  c.lop = LZ_SUB; c.lres = (a - b) & m; c.la = a; c.lb = b; c.lmask = m; c.lsign = signOf(n); c.lazy = ARITH;
+}
+
+/** The instruction did not finish its count: run it again from itself. */
+function yieldRep(c: Cpu): void {
+  c.eip = c.curEip;
+  c.brk = true;
+}
+
+function getSI(c: Cpu, a32: boolean): number { return a32 ? c.r32[6] : c.r16[12]; }
+function getDI(c: Cpu, a32: boolean): number { return a32 ? c.r32[7] : c.r16[14]; }
+function setSI(c: Cpu, a32: boolean, v: number): void { if (a32) c.r32[6] = v; else c.r16[12] = v; }
+function setDI(c: Cpu, a32: boolean, v: number): void { if (a32) c.r32[7] = v; else c.r16[14] = v; }
+function getCX(c: Cpu, a32: boolean): number { return a32 ? c.r32[1] >>> 0 : c.r16[2]; }
+function setCX(c: Cpu, a32: boolean, v: number): void { if (a32) c.r32[1] = v; else c.r16[2] = v; }
+
+function movs(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
+  const step = c.flags & DF ? -n : n, am = a32 ? -1 : 0xffff, seg = i.seg;
+  let si = getSI(c, a32), di = getDI(c, a32);
+  if (!rep) {
+    c.writeN(ES, di, n, c.readN(seg, si, n));
+    setSI(c, a32, (si + step) & am);
+    setDI(c, a32, (di + step) & am);
+    return;
+  }
+  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  try {
+    while (cnt !== 0 && budget-- !== 0) {
+      c.writeN(ES, di, n, c.readN(seg, si, n));
+      si = (si + step) & am; di = (di + step) & am; cnt--;
+    }
+  } finally {
+    setSI(c, a32, si); setDI(c, a32, di); setCX(c, a32, cnt);
+  }
+  if (cnt !== 0) yieldRep(c);
+}
+
+function stos(c: Cpu, _i: Insn, n: number, a32: boolean, rep: boolean): void {
+  const step = c.flags & DF ? -n : n, am = a32 ? -1 : 0xffff, v = getReg(c, 0, n);
+  let di = getDI(c, a32);
+  if (!rep) {
+    c.writeN(ES, di, n, v);
+    setDI(c, a32, (di + step) & am);
+    return;
+  }
+  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  try {
+    while (cnt !== 0 && budget-- !== 0) {
+      c.writeN(ES, di, n, v);
+      di = (di + step) & am; cnt--;
+    }
+  } finally {
+    setDI(c, a32, di); setCX(c, a32, cnt);
+  }
+  if (cnt !== 0) yieldRep(c);
+}
+
+function lods(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
+  const step = c.flags & DF ? -n : n, am = a32 ? -1 : 0xffff, seg = i.seg;
+  let si = getSI(c, a32);
+  if (!rep) {
+    setReg(c, 0, n, c.readN(seg, si, n));
+    setSI(c, a32, (si + step) & am);
+    return;
+  }
+  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  try {
+    while (cnt !== 0 && budget-- !== 0) {
+      setReg(c, 0, n, c.readN(seg, si, n));
+      si = (si + step) & am; cnt--;
+    }
+  } finally {
+    setSI(c, a32, si); setCX(c, a32, cnt);
+  }
+  if (cnt !== 0) yieldRep(c);
+}
+
+/** CMPS: compares seg:[SI] with ES:[DI]. REPE repeats while equal, REPNE while unequal. */
+function cmps(c: Cpu, i: Insn, n: number, a32: boolean, rep: number): void {
+  const step = c.flags & DF ? -n : n, am = a32 ? -1 : 0xffff, seg = i.seg;
+  let si = getSI(c, a32), di = getDI(c, a32);
+  if (rep === REP_NONE) {
+    const a = c.readN(seg, si, n), b = c.readN(ES, di, n);
+    setSI(c, a32, (si + step) & am);
+    setDI(c, a32, (di + step) & am);
+    cmpFlags(c, a, b, n);
+    return;
+  }
+  const whileEq = rep === REP_E;
+  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  try {
+    while (cnt !== 0 && budget-- !== 0) {
+      const a = c.readN(seg, si, n), b = c.readN(ES, di, n);
+      si = (si + step) & am; di = (di + step) & am; cnt--;
+      cmpFlags(c, a, b, n);
+      if ((a === b) !== whileEq) return;
+    }
+  } finally {
+    setSI(c, a32, si); setDI(c, a32, di); setCX(c, a32, cnt);
+  }
+  if (cnt !== 0) yieldRep(c);
+}
+
+/** SCAS: compares the accumulator with ES:[DI]. */
+function scas(c: Cpu, _i: Insn, n: number, a32: boolean, rep: number): void {
+  const step = c.flags & DF ? -n : n, am = a32 ? -1 : 0xffff, a = getReg(c, 0, n);
+  let di = getDI(c, a32);
+  if (rep === REP_NONE) {
+    const b = c.readN(ES, di, n);
+    setDI(c, a32, (di + step) & am);
+    cmpFlags(c, a, b, n);
+    return;
+  }
+  const whileEq = rep === REP_E;
+  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  try {
+    while (cnt !== 0 && budget-- !== 0) {
+      const b = c.readN(ES, di, n);
+      di = (di + step) & am; cnt--;
+      cmpFlags(c, a, b, n);
+      if ((a === b) !== whileEq) return;
+    }
+  } finally {
+    setDI(c, a32, di); setCX(c, a32, cnt);
+  }
+  if (cnt !== 0) yieldRep(c);
+}
+
+function stringFactory(name: string, op: number, repMatters: boolean): Factory {
+  return (i) => {
+    const n = i.entry.sub === 1 ? 1 : i.osize, a32 = i.a32;
+    // MOVS/STOS/LODS treat F2 like F3; CMPS/SCAS tell REPE from REPNE.
+    const rep = repMatters ? i.rep : i.rep === REP_NONE ? 0 : 1;
+    return once(`${name}/${n}/${a32}/${rep}`, () => {
+      switch (op) {
+        case 0: return (c, i) => movs(c, i, n, a32, rep !== 0);
+        case 1: return (c, i) => stos(c, i, n, a32, rep !== 0);
+        case 2: return (c, i) => lods(c, i, n, a32, rep !== 0);
+        case 3: return (c, i) => cmps(c, i, n, a32, rep);
+        default: return (c, i) => scas(c, i, n, a32, rep);
+      }
+    });
+  };
+}
+
+export const handlers: Record<string, Factory> = {
+  movs: stringFactory('movs', 0, false),
+  stos: stringFactory('stos', 1, false),
+  lods: stringFactory('lods', 2, false),
+  cmps: stringFactory('cmps', 3, true),
+  scas: stringFactory('scas', 4, true),
+};

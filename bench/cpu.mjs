@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// CPU speed benchmark: the four workload images on Ringside and its peers, in
+// one run. MIPS = (instructions(N2) - instructions(N1)) / (time(N2) - time(N1)),
+// so boot, BIOS and process start cancel out. See bench/README.md.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeEngines, splitArgs, REPO } from './engines.mjs';
+import { WORKLOADS, patchIterations, resultLine } from './workloads.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const USAGE = `usage: node bench/cpu.mjs [options]
+  --engines LIST        ringside,qemu,bochs,v86 (default); also v86-nojit
+  --workloads LIST      alu,memory,paging,call (default)
+  --repeat K            runs per point, the median is used (default 1)
+  --scale X             multiply every iteration count by X (default 1)
+  --iters E.W=N1,N2     override the counts of engine E on workload W (repeatable)
+  --ringside-args "A"   extra arguments for every Ringside run
+  --overhead-args "A"   also run Ringside with these arguments added (row
+                        ringside+dbg) and report its slowdown against plain Ringside
+  --timeout S           kill a run after S seconds (default 180)
+  --out FILE            JSON results (default bench/results/latest.json)
+  --check-counts        check each workload's instructions per iteration with
+                        v86's interpreter (retired-instruction counter), then exit
+  --keep                keep the temporary directory with the images`;
+
+const { values: opt } = parseArgs({
+  options: {
+    engines: { type: 'string', default: 'ringside,qemu,bochs,v86' },
+    workloads: { type: 'string', default: 'alu,memory,paging,call' },
+    repeat: { type: 'string', default: '1' },
+    scale: { type: 'string', default: '1' },
+    iters: { type: 'string', multiple: true, default: [] },
+    'ringside-args': { type: 'string', default: '' },
+    'overhead-args': { type: 'string', default: '' },
+    timeout: { type: 'string', default: '180' },
+    out: { type: 'string', default: path.join(HERE, 'results', 'latest.json') },
+    'check-counts': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const repeat = Math.max(1, Number(opt.repeat) | 0);
+const scale = Number(opt.scale);
+const timeoutS = Number(opt.timeout);
+const overheadArgs = splitArgs(opt['overhead-args']);
+const allEngines = makeEngines({ ringsideArgs: splitArgs(opt['ringside-args']), overheadArgs });
+
+const workloadNames = opt.workloads.split(',').filter(Boolean);
+for (const w of workloadNames) if (!WORKLOADS[w]) fail(`unknown workload ${w}`);
+let engineNames = opt.engines.split(',').filter(Boolean);
+if (overheadArgs.length && !engineNames.includes('ringside+dbg')) {
+  const at = engineNames.indexOf('ringside');
+  engineNames.splice(at < 0 ? 0 : at + 1, 0, 'ringside+dbg');
+  if (at < 0) engineNames.unshift('ringside');
+}
+for (const e of engineNames) if (!allEngines[e]) fail(`unknown engine ${e}`);
+
+function fail(msg) {
+  console.error(`${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+/** [N1, N2] for an engine on a workload, after --scale and --iters. */
+function iterationsFor(engine, workload) {
+  const override = opt.iters.find((s) => s.startsWith(`${engine}.${workload}=`));
+  if (override) {
+    const [a, b] = override.split('=')[1].split(',').map(Number);
+    if (!(a >= 1 && b > a)) fail(`bad --iters ${override}`);
+    return [a, b];
+  }
+  const base = engine.startsWith('ringside') ? 'ringside' : engine;
+  const [a, b] = WORKLOADS[workload].iterations[base];
+  return [Math.max(1, Math.round(a * scale)), Math.max(2, Math.round(b * scale))];
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// ---------------------------------------------------------------- build
+const work = mkdtempSync(path.join(os.tmpdir(), 'ringside-bench-'));
+const baseImages = {};
+for (const w of workloadNames) {
+  const img = path.join(work, `${w}.img`);
+  const r = spawnSync('nasm', ['-f', 'bin', '-I', `${path.join(HERE, 'guests')}/`, '-o', img, path.join(HERE, 'guests', WORKLOADS[w].source)], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) fail(`nasm failed on ${w}: ${r.stderr || r.error}`);
+  baseImages[w] = readFileSync(img);
+}
+/** The image of workload w with n iterations, written once. */
+const imageCache = new Map();
+function imageFor(w, n) {
+  const key = `${w}-${n}`;
+  if (!imageCache.has(key)) {
+    const file = path.join(work, `${key}.img`);
+    writeFileSync(file, patchIterations(baseImages[w], n));
+    imageCache.set(key, file);
+  }
+  return imageCache.get(key);
+}
+
+if (opt['check-counts']) await checkCounts();
+else await benchmark();
+if (!opt.keep) rmSync(work, { recursive: true, force: true });
+else console.log(`images kept in ${work}`);
+
+// ---------------------------------------------------------------- check
+async function checkCounts() {
+  const v86 = allEngines['v86-nojit'];
+  let bad = 0;
+  for (const w of workloadNames) {
+    const delta = [];
+    for (const n of [1, 2]) {
+      const r = await v86.run(imageFor(w, n), { timeoutS, workDir: work });
+      delta.push(r.marks?.[2]?.instructions - r.marks?.[1]?.instructions);
+    }
+    const slope = delta[1] - delta[0];
+    const ok = slope === WORKLOADS[w].perIteration;
+    if (!ok) bad++;
+    console.log(`${w}: ${slope} instructions per iteration measured, ${WORKLOADS[w].perIteration} expected ${ok ? 'ok' : 'MISMATCH'}`);
+  }
+  process.exitCode = bad ? 1 : 0;
+}
+
+// ---------------------------------------------------------------- run
+async function benchmark() {
+  const notes = [];
+  const active = engineNames.filter((e) => {
+    if (allEngines[e].available()) return true;
+    notes.push(`${e} skipped: ${allEngines[e].missing ?? 'not installed'}`);
+    return false;
+  });
+  // The result lines each workload must print, from its model in workloads.mjs.
+  process.stderr.write('computing the expected result lines...\n');
+  const expected = {};
+  for (const w of workloadNames) expected[w] = WORKLOADS[w].expected([...new Set(active.flatMap((e) => iterationsFor(e, w)))]);
+
+  const runs = [];
+  const total = repeat * workloadNames.length * active.length * 2;
+  let done = 0;
+  for (let rep = 0; rep < repeat; rep++) {
+    for (const w of workloadNames) {
+      for (const e of active) {
+        for (const n of iterationsFor(e, w)) {
+          const engine = allEngines[e];
+          const r = await engine.run(imageFor(w, n), { timeoutS, workDir: work });
+          const line = resultLine(r.output);
+          // v86 also times itself between the guest's start and end markers
+          const markSeconds = r.marks?.[1] && r.marks?.[2] ? (r.marks[2].ms - r.marks[1].ms) / 1000 : undefined;
+          runs.push({ engine: e, workload: w, n, rep, seconds: r.seconds, markSeconds, result: line ?? null, note: r.note ?? null });
+          done++;
+          process.stderr.write(
+            `[${done}/${total}] ${e} ${w} N=${n}: ${r.seconds.toFixed(3)} s ${line ?? '(no result line)'}${r.note ? ` [${r.note}]` : ''}\n`,
+          );
+        }
+      }
+    }
+  }
+
+  // A result line other than the one the workload's model predicts, or none
+  // at all, invalidates that engine's number for the workload.
+  const invalid = new Set();
+  for (const r of runs) {
+    const want = expected[r.workload].get(r.n);
+    r.ok = r.result === want && !r.note;
+    if (!r.ok && !invalid.has(`${r.engine}/${r.workload}`)) {
+      invalid.add(`${r.engine}/${r.workload}`);
+      const why = r.note ?? (r.result ? `printed "${r.result}", expected "${want}"` : 'no result line');
+      notes.push(`${r.engine} ${r.workload} N=${r.n} invalid: ${why}`);
+    }
+  }
+
+  const mips = {};
+  const detail = [];
+  for (const e of active) {
+    mips[e] = {};
+    for (const w of workloadNames) {
+      const [n1, n2] = iterationsFor(e, w);
+      const t = (n) => median(runs.filter((r) => r.engine === e && r.workload === w && r.n === n).map((r) => r.seconds));
+      const t1 = t(n1);
+      const t2 = t(n2);
+      const instr = WORKLOADS[w].perIteration * (n2 - n1);
+      const value = invalid.has(`${e}/${w}`) || !(t2 > t1) ? null : instr / (t2 - t1) / 1e6;
+      mips[e][w] = value;
+      // a cross-check where the engine timed the measured part itself (v86):
+      // N2's instructions over N2's time between the markers
+      const marked = runs.filter((r) => r.engine === e && r.workload === w && r.n === n2 && r.markSeconds);
+      const markerMips = marked.length ? (WORKLOADS[w].perIteration * n2) / median(marked.map((r) => r.markSeconds)) / 1e6 : undefined;
+      detail.push({ engine: e, workload: w, n1, n2, t1, t2, instructions: instr, mips: value, markerMips });
+      if (!invalid.has(`${e}/${w}`) && !(t2 > t1)) notes.push(`${e} ${w}: t(N2) <= t(N1); raise --scale`);
+      if (value !== null && t2 - t1 < 0.5) notes.push(`${e} ${w}: only ${(t2 - t1).toFixed(2)} s between N1 and N2; raise --scale`);
+    }
+  }
+
+  // Ringside against each peer; and the debugger overhead when asked.
+  const ratios = {};
+  if (mips.ringside) {
+    for (const e of active.filter((x) => !x.startsWith('ringside'))) {
+      ratios[e] = {};
+      for (const w of workloadNames) {
+        const a = mips.ringside[w];
+        const b = mips[e][w];
+        ratios[e][w] = a && b ? a / b : null;
+      }
+    }
+  }
+  let overhead = null;
+  if (mips.ringside && mips['ringside+dbg']) {
+    overhead = { args: overheadArgs.join(' '), slowdownPercent: {} };
+    for (const w of workloadNames) {
+      const a = mips.ringside[w];
+      const b = mips['ringside+dbg'][w];
+      overhead.slowdownPercent[w] = a && b ? (a / b - 1) * 100 : null;
+    }
+  }
+
+  const fmt = (x, d = 0) => (x === null || x === undefined ? '—' : x.toFixed(d));
+  const lines = [];
+  lines.push(`| MIPS | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`);
+  for (const e of active) lines.push(`| ${allEngines[e].label} | ${workloadNames.map((w) => fmt(mips[e][w])).join(' | ')} |`);
+  if (Object.keys(ratios).length) {
+    lines.push('', `| Ringside ÷ peer | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`);
+    for (const [e, r] of Object.entries(ratios)) lines.push(`| ${allEngines[e].label} | ${workloadNames.map((w) => fmt(r[w], 2)).join(' | ')} |`);
+  }
+  if (overhead) {
+    lines.push('', `Debugger overhead (\`${overhead.args}\`), slowdown against plain Ringside:`, '');
+    lines.push(`| % | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`);
+    lines.push(`| slowdown | ${workloadNames.map((w) => fmt(overhead.slowdownPercent[w], 1)).join(' | ')} |`);
+  }
+  lines.push('', '| engine | workload | N1 | N2 | t(N1) s | t(N2) s | MIPS | in-guest MIPS |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const d of detail) {
+    lines.push(`| ${d.engine} | ${d.workload} | ${d.n1} | ${d.n2} | ${fmt(d.t1, 3)} | ${fmt(d.t2, 3)} | ${fmt(d.mips)} | ${fmt(d.markerMips)} |`);
+  }
+  if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
+  console.log(lines.join('\n'));
+
+  const result = {
+    date: new Date().toISOString(),
+    host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+    engines: Object.fromEntries(active.map((e) => [e, allEngines[e].version()])),
+    options: { repeat, scale, ringsideArgs: opt['ringside-args'], overheadArgs: opt['overhead-args'], iters: opt.iters },
+    workloads: Object.fromEntries(workloadNames.map((w) => [w, { perIteration: WORKLOADS[w].perIteration, what: WORKLOADS[w].what }])),
+    mips,
+    ratios,
+    overhead,
+    detail,
+    runs,
+    notes,
+  };
+  mkdirSync(path.dirname(opt.out), { recursive: true });
+  writeFileSync(opt.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nJSON: ${path.relative(REPO, path.resolve(opt.out))}`);
+}
