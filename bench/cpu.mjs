@@ -150,6 +150,7 @@ async function benchmark() {
   for (const w of workloadNames) expected[w] = WORKLOADS[w].expected([...new Set(active.flatMap((e) => iterationsFor(e, w)))]);
 
   const runs = [];
+  let maxLoad = os.loadavg()[0];
   const total = repeat * workloadNames.length * active.length * 2;
   let done = 0;
   for (let rep = 0; rep < repeat; rep++) {
@@ -157,14 +158,19 @@ async function benchmark() {
       for (const e of active) {
         for (const n of iterationsFor(e, w)) {
           const engine = allEngines[e];
+          maxLoad = Math.max(maxLoad, os.loadavg()[0]);
           const r = await engine.run(imageFor(w, n), { timeoutS, workDir: work });
           const line = resultLine(r.output);
           // v86 also times itself between the guest's start and end markers
           const markSeconds = r.marks?.[1] && r.marks?.[2] ? (r.marks[2].ms - r.marks[1].ms) / 1000 : undefined;
-          runs.push({ engine: e, workload: w, n, rep, seconds: r.seconds, markSeconds, result: line ?? null, note: r.note ?? null });
+          runs.push({
+            engine: e, workload: w, n, rep,
+            seconds: r.seconds, cpuSeconds: r.cpuSeconds, markSeconds,
+            result: line ?? null, note: r.note ?? null,
+          });
           done++;
           process.stderr.write(
-            `[${done}/${total}] ${e} ${w} N=${n}: ${r.seconds.toFixed(3)} s ${line ?? '(no result line)'}${r.note ? ` [${r.note}]` : ''}\n`,
+            `[${done}/${total}] ${e} ${w} N=${n}: ${r.seconds.toFixed(3)} s (cpu ${r.cpuSeconds?.toFixed(3) ?? '?'}) ${line ?? '(no result line)'}${r.note ? ` [${r.note}]` : ''}\n`,
           );
         }
       }
@@ -184,73 +190,98 @@ async function benchmark() {
     }
   }
 
-  const mips = {};
+  // MIPS from each clock: wall time (the headline) and the CPU time of the
+  // engine's process (steadier when other work shares the machine).
+  const CLOCKS = { wall: 'seconds', cpu: 'cpuSeconds' };
+  const mips = { wall: {}, cpu: {} };
   const detail = [];
   for (const e of active) {
-    mips[e] = {};
+    mips.wall[e] = {};
+    mips.cpu[e] = {};
     for (const w of workloadNames) {
       const [n1, n2] = iterationsFor(e, w);
-      const t = (n) => median(runs.filter((r) => r.engine === e && r.workload === w && r.n === n).map((r) => r.seconds));
-      const t1 = t(n1);
-      const t2 = t(n2);
-      const instr = WORKLOADS[w].perIteration * (n2 - n1);
-      const value = invalid.has(`${e}/${w}`) || !(t2 > t1) ? null : instr / (t2 - t1) / 1e6;
-      mips[e][w] = value;
-      // a cross-check where the engine timed the measured part itself (v86):
-      // N2's instructions over N2's time between the markers
-      const marked = runs.filter((r) => r.engine === e && r.workload === w && r.n === n2 && r.markSeconds);
-      const markerMips = marked.length ? (WORKLOADS[w].perIteration * n2) / median(marked.map((r) => r.markSeconds)) / 1e6 : undefined;
-      detail.push({ engine: e, workload: w, n1, n2, t1, t2, instructions: instr, mips: value, markerMips });
-      if (!invalid.has(`${e}/${w}`) && !(t2 > t1)) notes.push(`${e} ${w}: t(N2) <= t(N1); raise --scale`);
-      if (value !== null && t2 - t1 < 0.5) notes.push(`${e} ${w}: only ${(t2 - t1).toFixed(2)} s between N1 and N2; raise --scale`);
+      const instructions = WORKLOADS[w].perIteration * (n2 - n1);
+      const at = (n) => runs.filter((r) => r.engine === e && r.workload === w && r.n === n);
+      const d = { engine: e, workload: w, n1, n2, instructions };
+      for (const [clock, key] of Object.entries(CLOCKS)) {
+        const times = (n) => at(n).map((r) => r[key]).filter((x) => x !== undefined);
+        const t1 = times(n1).length ? median(times(n1)) : undefined;
+        const t2 = times(n2).length ? median(times(n2)) : undefined;
+        const value = invalid.has(`${e}/${w}`) || !(t2 > t1) ? null : instructions / (t2 - t1) / 1e6;
+        mips[clock][e][w] = value;
+        Object.assign(d, { [`${clock}T1`]: t1, [`${clock}T2`]: t2, [`${clock}Mips`]: value });
+        if (clock === 'wall' && !invalid.has(`${e}/${w}`)) {
+          if (!(t2 > t1)) notes.push(`${e} ${w}: t(N2) <= t(N1); raise --scale`);
+          else if (t2 - t1 < 0.5) notes.push(`${e} ${w}: only ${(t2 - t1).toFixed(2)} s between N1 and N2; raise --scale`);
+        }
+      }
+      // where the engine timed the measured part itself (v86): N2's
+      // instructions over N2's time between the guest's markers
+      const marked = at(n2).map((r) => r.markSeconds).filter(Boolean);
+      d.inGuestMips = marked.length ? (WORKLOADS[w].perIteration * n2) / median(marked) / 1e6 : undefined;
+      detail.push(d);
     }
+  }
+  if (maxLoad >= 1) {
+    notes.push(
+      `load average reached ${maxLoad.toFixed(2)} on ${os.cpus().length} CPUs during the run: other work shared the machine; ` +
+        'wall-time MIPS are disturbed, CPU-time MIPS less so',
+    );
   }
 
   // Ringside against each peer; and the debugger overhead when asked.
-  const ratios = {};
-  if (mips.ringside) {
-    for (const e of active.filter((x) => !x.startsWith('ringside'))) {
-      ratios[e] = {};
-      for (const w of workloadNames) {
-        const a = mips.ringside[w];
-        const b = mips[e][w];
-        ratios[e][w] = a && b ? a / b : null;
-      }
-    }
-  }
+  const ratios = { wall: {}, cpu: {} };
   let overhead = null;
-  if (mips.ringside && mips['ringside+dbg']) {
-    overhead = { args: overheadArgs.join(' '), slowdownPercent: {} };
-    for (const w of workloadNames) {
-      const a = mips.ringside[w];
-      const b = mips['ringside+dbg'][w];
-      overhead.slowdownPercent[w] = a && b ? (a / b - 1) * 100 : null;
+  for (const clock of Object.keys(CLOCKS)) {
+    const m = mips[clock];
+    if (!m.ringside) continue;
+    for (const e of active.filter((x) => !x.startsWith('ringside'))) {
+      ratios[clock][e] = {};
+      for (const w of workloadNames) ratios[clock][e][w] = m.ringside[w] && m[e][w] ? m.ringside[w] / m[e][w] : null;
+    }
+    if (m['ringside+dbg']) {
+      overhead ??= { args: overheadArgs.join(' '), slowdownPercent: {} };
+      overhead.slowdownPercent[clock] = {};
+      for (const w of workloadNames) {
+        const a = m.ringside[w];
+        const b = m['ringside+dbg'][w];
+        overhead.slowdownPercent[clock][w] = a && b ? (a / b - 1) * 100 : null;
+      }
     }
   }
 
   const fmt = (x, d = 0) => (x === null || x === undefined ? '—' : x.toFixed(d));
+  const head = (first) => [`| ${first} | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`];
+  const row = (label, values, d = 0) => `| ${label} | ${workloadNames.map((w) => fmt(values[w], d)).join(' | ')} |`;
   const lines = [];
-  lines.push(`| MIPS | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`);
-  for (const e of active) lines.push(`| ${allEngines[e].label} | ${workloadNames.map((w) => fmt(mips[e][w])).join(' | ')} |`);
-  if (Object.keys(ratios).length) {
-    lines.push('', `| Ringside ÷ peer | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`);
-    for (const [e, r] of Object.entries(ratios)) lines.push(`| ${allEngines[e].label} | ${workloadNames.map((w) => fmt(r[w], 2)).join(' | ')} |`);
+  for (const [clock, title] of [['wall', 'MIPS (wall time)'], ['cpu', 'MIPS (CPU time)']]) {
+    if (lines.length) lines.push('');
+    lines.push(...head(title));
+    for (const e of active) lines.push(row(allEngines[e].label, mips[clock][e]));
+    if (Object.keys(ratios[clock]).length) {
+      lines.push('', ...head(`Ringside ÷ peer (${clock})`));
+      for (const [e, r] of Object.entries(ratios[clock])) lines.push(row(allEngines[e].label, r, 2));
+    }
   }
   if (overhead) {
-    lines.push('', `Debugger overhead (\`${overhead.args}\`), slowdown against plain Ringside:`, '');
-    lines.push(`| % | ${workloadNames.join(' | ')} |`, `|---|${workloadNames.map(() => '---:').join('|')}|`);
-    lines.push(`| slowdown | ${workloadNames.map((w) => fmt(overhead.slowdownPercent[w], 1)).join(' | ')} |`);
+    lines.push('', `Debugger overhead (\`${overhead.args}\`), slowdown against plain Ringside:`, '', ...head('%'));
+    for (const clock of Object.keys(overhead.slowdownPercent)) lines.push(row(clock, overhead.slowdownPercent[clock], 1));
   }
-  lines.push('', '| engine | workload | N1 | N2 | t(N1) s | t(N2) s | MIPS | in-guest MIPS |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    '| engine | workload | N1 | N2 | wall t(N1) | wall t(N2) | cpu t(N1) | cpu t(N2) | in-guest MIPS |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
   for (const d of detail) {
-    lines.push(`| ${d.engine} | ${d.workload} | ${d.n1} | ${d.n2} | ${fmt(d.t1, 3)} | ${fmt(d.t2, 3)} | ${fmt(d.mips)} | ${fmt(d.markerMips)} |`);
+    const t = [d.wallT1, d.wallT2, d.cpuT1, d.cpuT2].map((x) => fmt(x, 3)).join(' | ');
+    lines.push(`| ${d.engine} | ${d.workload} | ${d.n1} | ${d.n2} | ${t} | ${fmt(d.inGuestMips)} |`);
   }
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   console.log(lines.join('\n'));
 
   const result = {
     date: new Date().toISOString(),
-    host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+    host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, maxLoadAverage: maxLoad, node: process.version },
     engines: Object.fromEntries(active.map((e) => [e, allEngines[e].version()])),
     options: { repeat, scale, ringsideArgs: opt['ringside-args'], overheadArgs: opt['overhead-args'], iters: opt.iters },
     workloads: Object.fromEntries(workloadNames.map((w) => [w, { perIteration: WORKLOADS[w].perIteration, what: WORKLOADS[w].what }])),

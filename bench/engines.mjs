@@ -1,25 +1,37 @@
 // How each engine boots one benchmark floppy image and how long it takes.
-// Every runner returns { seconds, output, note? }: wall time of the run and
-// the guest's serial output. Spawned engines are timed from spawn to process
+// Every runner returns { seconds, cpuSeconds?, output, note?, marks? }: wall
+// time of the run, CPU time of its process, and the guest's serial output. Spawned engines are timed from spawn to process
 // exit; v86 runs in a child Node process that times itself from the
 // emulator's construction to the guest's exit-port write.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..');
 
-/** Spawns a command, collects stdout+stderr, times it; kills it after timeoutS. */
-function timedSpawn(cmd, args, { env, timeoutS, cwd } = {}) {
+const TIME = '/usr/bin/time';
+const haveTime = existsSync(TIME);
+let timeFileSeq = 0;
+
+/**
+ * Spawns a command, collects stdout+stderr, times it: wall time from spawn to
+ * exit and, through /usr/bin/time when present, the CPU time (user + system)
+ * of the process, which other load on a shared machine disturbs less.
+ * Kills the whole process group after timeoutS.
+ */
+function timedSpawn(cmd, args, { env, timeoutS, cwd, workDir } = {}) {
   return new Promise((resolve) => {
+    const timeFile = haveTime && workDir ? path.join(workDir, `time-${process.pid}-${timeFileSeq++}.txt`) : undefined;
+    const [file, argv] = timeFile ? [TIME, ['-f', '%U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, {
+    const child = spawn(file, argv, {
       cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a timeout kills everything
     });
     let stdout = '';
     let stderr = '';
@@ -28,7 +40,11 @@ function timedSpawn(cmd, args, { env, timeoutS, cwd } = {}) {
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, timeoutS * 1000);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -37,7 +53,16 @@ function timedSpawn(cmd, args, { env, timeoutS, cwd } = {}) {
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       clearTimeout(timer);
-      resolve({ seconds, stdout, stderr, code, timedOut });
+      let cpuSeconds;
+      if (timeFile && existsSync(timeFile)) {
+        // /usr/bin/time may prefix "Command exited with non-zero status N"
+        const last = readFileSync(timeFile, 'utf8').trim().split('\n').pop();
+        const [u, sys] = last.split(' ').map(Number);
+        if (Number.isFinite(u) && Number.isFinite(sys)) cpuSeconds = u + sys;
+        rmSync(timeFile, { force: true });
+      }
+      // /usr/bin/time passes the command's status through
+      resolve({ seconds, cpuSeconds, stdout, stderr, code, timedOut });
     });
   });
 }
@@ -52,7 +77,7 @@ const qemu = {
   label: 'QEMU TCG',
   available: () => spawnSync('qemu-system-i386', ['--version']).status === 0,
   version: () => spawnSync('qemu-system-i386', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0],
-  async run(image, { timeoutS }) {
+  async run(image, { timeoutS, workDir }) {
     const r = await timedSpawn(
       'qemu-system-i386',
       [
@@ -60,11 +85,11 @@ const qemu = {
         '-serial', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
         '-drive', `if=floppy,index=0,format=raw,file=${image}`,
       ],
-      { timeoutS },
+      { timeoutS, workDir },
     );
     // the guest writes 0 to the exit port: QEMU's status is (0 << 1) | 1
     const note = r.timedOut ? 'timeout' : r.code === 1 ? undefined : `exit ${r.code}: ${tail(r.stderr)}`;
-    return { seconds: r.seconds, output: r.stdout, note };
+    return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, output: r.stdout, note };
   },
 };
 
@@ -111,6 +136,7 @@ const bochs = {
       env: { SDL_VIDEODRIVER: 'dummy' },
       timeoutS,
       cwd: workDir,
+      workDir,
     });
     const output = readFileSync(com1, 'latin1');
     const note = r.timedOut
@@ -118,7 +144,7 @@ const bochs = {
       : /Shutdown port: shutdown requested/.test(r.stdout + r.stderr)
         ? undefined
         : `no shutdown: ${tail(r.stdout + r.stderr)}`;
-    return { seconds: r.seconds, output, note };
+    return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, output, note };
   },
 };
 
@@ -138,15 +164,16 @@ function v86Engine(jit) {
       const pkg = JSON.parse(readFileSync(path.join(REPO, 'node_modules', 'v86', 'package.json'), 'utf8'));
       return `v86 ${pkg.version}${jit ? '' : ' (disable_jit)'} with SeaBIOS`;
     },
-    async run(image, { timeoutS }) {
+    async run(image, { timeoutS, workDir }) {
       const args = [path.join(HERE, 'v86-run.mjs'), image, '--timeout', String(timeoutS)];
       if (!jit) args.push('--no-jit');
-      const r = await timedSpawn(process.execPath, args, { timeoutS: timeoutS + 30, cwd: REPO });
+      const r = await timedSpawn(process.execPath, args, { timeoutS: timeoutS + 30, cwd: REPO, workDir });
       const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
       if (!line) return { seconds: NaN, output: '', note: `v86 runner failed: ${tail(r.stderr)}` };
       const res = JSON.parse(line);
       return {
         seconds: res.ms / 1000,
+        cpuSeconds: r.cpuSeconds,
         output: res.output,
         marks: res.marks,
         note: res.reason === 'exit' ? undefined : res.reason,
@@ -168,14 +195,16 @@ function ringsideEngine(name, extra) {
       const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'));
       return `Ringside ${pkg.version}`;
     },
-    async run(image, { timeoutS }) {
+    async run(image, { timeoutS, workDir }) {
       const r = await timedSpawn(process.execPath, [cli, 'run', image, '--format', 'floppy', ...extra], {
         timeoutS,
         cwd: REPO,
+        workDir,
       });
       const note = r.timedOut ? 'timeout' : r.code === null ? 'killed' : undefined;
       const output = r.stdout + (/RSBENCH/.test(r.stdout) ? '' : r.stderr);
-      return { seconds: r.seconds, output, note: note ?? (/RSBENCH/.test(r.stdout) ? undefined : `exit ${r.code}: ${tail(r.stderr)}`) };
+      const failed = /RSBENCH/.test(r.stdout) ? undefined : `exit ${r.code}: ${tail(r.stderr)}`;
+      return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, output, note: note ?? failed };
     },
   };
 }

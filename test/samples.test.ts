@@ -2,13 +2,13 @@
 // and, when qemu-system-i386 is installed, QEMU prints the same bytes (issue 2, item 2). QEMU
 // runs with its default CPU, as a user would start it.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import {
   type BootKind, type RunResult, assemble, describeMismatch, exitPortStatus, haveNasm, haveQemu, limiter,
   repoRoot, runQemu, runRingside, scratchDir,
-} from './guests/emulators.ts';
+} from './guests/emulators';
 
 const samples: Array<{ name: string; kind: BootKind; size?: number }> = [
   { name: 'hello-boot', kind: 'boot', size: 512 },
@@ -36,6 +36,8 @@ before(() => {
     });
   }
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('samples', { skip: nasm ? false : 'nasm is not installed' }, () => {
   for (const s of samples) {

@@ -21,7 +21,9 @@ export type CpuEvent =
   | { kind: 'mode'; what: 'protected' | 'real' | 'paging-on' | 'paging-off' | 'v86-enter' | 'v86-exit' }
   | { kind: 'task-switch'; from: number; to: number; cause: string }
   | { kind: 'triple-fault'; vector: number }
-  | { kind: 'if'; value: boolean; cause: string };
+  | { kind: 'if'; value: boolean; cause: string }
+  /** An interrupt or exception was delivered; the handler's frame is at SS:ESP. errorCode -1: none. */
+  | { kind: 'interrupt'; vector: number; source: 'exception' | 'software' | 'external'; errorCode: number; fromCs: number; fromEip: number };
 
 export interface CpuHooks {
   /** Called before an instruction whose class is intercepted or that has a breakpoint. Return true when the

@@ -3,7 +3,7 @@
 // segmentation/interrupts/paging in their own files.
 import type { CpuHooks, CpuHost, CpuEvent } from './bus';
 import { Insn, CS, SS } from './insn';
-import { ARITH, EFLAGS_FIXED1, flushFlags, IF, TF, VM, RF } from './flags';
+import { ARITH, EFLAGS_FIXED1, flushFlags, IF, TF, VM, RF, AC } from './flags';
 import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
 import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
@@ -76,6 +76,8 @@ export class Cpu {
   cr4 = 0;
   efer = 0;
   readonly dr = new Int32Array(8);
+  /** PAE page-directory-pointer-table registers (low, high dword of each of the four), loaded from CR3. */
+  readonly pdpte = new Int32Array(8);
   /** MSRs without a dedicated field, by index. */
   readonly msrs = new Map<number, bigint>();
   sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
@@ -112,6 +114,8 @@ export class Cpu {
   drExec = false;
   /** Guest DR0-3 data breakpoints are armed (their pages are watched in the TLB). */
   drData = false;
+  /** A software interrupt entered its handler: traps of the INT instruction resume after the IRET. */
+  trapsDiscarded = false;
   /** Set by anything that must end the current block early (SMC, stop requests, mode changes). */
   brk = false;
   stopRequested = false;
@@ -173,7 +177,8 @@ export class Cpu {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
-    for (let s = 0; s < 6; s++) this.loadRealSeg(s, 0);
+    // Reset caches (SDM 9.1.1): base 0, limit 0xFFFF, present read/write accessed data.
+    for (let s = 0; s < 6; s++) this.loadSegCache(s, 0, 0, 0xffff, AR_P | AR_S | 0x3);
     this.loadSegCache(CS, 0xf000, 0xffff0000 | 0, 0xffff, AR_P | AR_S | 0xb);
     this.eip = 0xfff0;
     this.gdtrBase = 0; this.gdtrLimit = 0xffff;
@@ -202,6 +207,7 @@ export class Cpu {
     this.lazy = 0;
     if ((old ^ this.flags) & (VM | TF | IF)) this.brk = true;
     if ((old ^ this.flags) & VM) this.updateMode();
+    else if ((old ^ this.flags) & AC) this.selectTlb();
   }
 
   // ------------------------------------------------------------------ registers (debugger/test convenience)
@@ -278,19 +284,32 @@ export class Cpu {
     this.stack32 = pe && !v86 && (this.segAr[SS] & AR_DB) !== 0;
     if (v86) this.cpl = 3;
     else if (!pe) this.cpl = 0;
-    this.tlb.selectPrivilege(this.cpl === 3);
+    this.selectTlb();
     this.brk = true;
   }
 
   setCpl(cpl: number, cause: string): void {
     const from = this.cpl;
     this.cpl = cpl;
-    this.tlb.selectPrivilege(cpl === 3);
+    this.selectTlb();
     if (from !== cpl) {
       this.brk = true;
       this.hooks.event?.(this, { kind: 'cpl', from, to: cpl, cause });
     }
   }
+
+  /**
+   * Pick the TLB tables for the current privilege. With alignment checking on (CPL 3, CR0.AM, EFLAGS.AC)
+   * empty tables are selected instead, so every access takes the slow path, which checks alignment:
+   * the check costs nothing otherwise.
+   */
+  selectTlb(): void {
+    this.acActive = this.cpl === 3 && (this.cr0 & CR0_AM) !== 0 && (this.flags & AC) !== 0;
+    if (this.acActive) this.tlb.selectEmpty();
+    else this.tlb.selectPrivilege(this.cpl === 3);
+  }
+  /** Alignment checking is active (see selectTlb). */
+  acActive = false;
 
   isV86(): boolean { return (this.flags & VM) !== 0; }
   isProtected(): boolean { return (this.cr0 & CR0_PE) !== 0; }
@@ -407,6 +426,7 @@ export class Cpu {
   writeSlow(lin: number, size: number, v: number): void { this.writeSlowPriv(lin, size, v, this.cpl === 3); }
 
   private readSlowPriv(lin: number, size: number, user: boolean): number {
+    if (user && this.acActive && lin & (size - 1)) this.fault(17, 0, true);
     if ((lin & 0xfff) + size > 0x1000) {
       // crosses a page: both pages must translate before any byte is read
       const lo = this.translate(lin, ACC_READ, user);
@@ -426,6 +446,7 @@ export class Cpu {
   }
 
   private writeSlowPriv(lin: number, size: number, v: number, user: boolean): void {
+    if (user && this.acActive && lin & (size - 1)) this.fault(17, 0, true);
     if ((lin & 0xfff) + size > 0x1000) {
       const lo = this.translate(lin, ACC_WRITE, user);
       const hi = this.translate((lin + size) & ~0xfff, ACC_WRITE, user);
@@ -638,6 +659,7 @@ export class Cpu {
     // Single-step, resume flag and guest execute breakpoints: one instruction at a time (slow path).
     if (this.flags & (TF | RF) || this.drExec) { this.stepOne(); return; }
     let b: Block;
+    this.curEip = this.eip; // a fetch fault belongs to the instruction being fetched
     try {
       b = this.code.lookup();
     } catch (e) {
@@ -679,6 +701,7 @@ export class Cpu {
       if (hit) return;
     }
     let b: Block;
+    this.curEip = this.eip;
     try {
       b = this.code.lookup();
     } catch (e) {
@@ -690,6 +713,7 @@ export class Cpu {
     if (f & RF) this.flags &= ~RF;
     const i = b.insns[0];
     this.brk = false;
+    this.trapsDiscarded = false;
     try {
       this.curEip = this.eip;
       this.eip = (this.eip + i.len) & (this.code32 ? -1 : 0xffff);
@@ -699,7 +723,7 @@ export class Cpu {
       this.catchFault(e);
       return;
     }
-    if (f & TF && !this.ssShadow) this.dbPending |= DR6_BS;
+    if (f & TF && !this.ssShadow && !this.trapsDiscarded) this.dbPending |= DR6_BS;
     if (this.dbPending !== 0 && !this.ssShadow) this.safely(() => deliverDebugTrap(this));
   }
 

@@ -18,8 +18,9 @@ export const TOO_LONG_ENTRY: OpEntry = { mnemonic: '(too long)', operands: [], h
 export const gpHandler: Handler = (cpu) => cpu.gp(0);
 export const udHandler: Handler = undefinedOpcode;
 
-/** The byte cursor of the instruction being decoded (one, reused: decoding is not re-entrant). */
+/** The byte cursor of the instruction being decoded (one reused; a nested decode gets its own). */
 class Cursor implements ByteSource {
+  busy = false;
   fetch: (off: number) => number = () => 0;
   eip = 0;
   mask = -1;
@@ -44,12 +45,15 @@ function forcesRegister(e: OpEntry): boolean {
  * The record's exec/inner are left as the #UD handler; decode() installs the real one.
  */
 export function decodeFrom(fetch: (off: number) => number, eip: number, code32: boolean): Insn {
-  cur.fetch = fetch;
-  cur.eip = eip;
-  cur.mask = code32 ? -1 : 0xffff;
-  cur.n = 0;
+  // A fetch can reach the layers above (MMIO, EPT violations), which may disassemble in turn.
+  const c = cur.busy ? new Cursor() : cur;
+  c.busy = true;
+  c.fetch = fetch;
+  c.eip = eip;
+  c.mask = code32 ? -1 : 0xffff;
+  c.n = 0;
   try {
-    return decodeInner(eip, code32);
+    return decodeInner(c, eip, code32);
   } catch (e) {
     if (e !== TOO_LONG) throw e;
     const i = new Insn(TOO_LONG_ENTRY, gpHandler, eaNone);
@@ -58,10 +62,12 @@ export function decodeFrom(fetch: (off: number) => number, eip: number, code32: 
     i.code32 = code32;
     i.fault = 13;
     return i;
+  } finally {
+    c.busy = false;
   }
 }
 
-function decodeInner(eip: number, code32: boolean): Insn {
+function decodeInner(cur: Cursor, eip: number, code32: boolean): Insn {
   let opPfx = false, adPfx = false, lock = false, rep = REP_NONE, seg = -1;
   let b: number;
   for (;;) {

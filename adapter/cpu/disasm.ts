@@ -11,7 +11,6 @@
 // - With a 66 prefix, MOVZX/MOVSX/BSWAP are printed as one instruction ('movzx ax,al'); ndisasm prints
 //   the prefix as its own 'o16' line.
 import { decodeFrom, encodingValid } from './decoder';
-import { CC } from './opcodes';
 import type { Insn } from './insn';
 import { REP_E, REP_NE } from './insn';
 
@@ -65,14 +64,15 @@ function memText(i: Insn): string {
     if (i.modrm < 0) kw = i.a32 !== i.code32 ? (i.a32 ? 'dword ' : 'word ') : '';
     else if (i.a32) kw = (i.modrm & 7) === 5 ? 'dword ' : '';
     else kw = i.code32 ? 'word ' : '';
-    return `[${kw}${seg}${hex(i.a32 ? i.disp : i.disp & 0xffff)}]`;
+    const a = hex(i.a32 ? i.disp : i.disp & 0xffff);
+    return i.modrm < 0 ? `[${seg}${kw}${a}]` : `[${kw}${seg}${a}]`;
   }
   if (i.base >= 0) parts.push(names[i.base]);
   if (i.index >= 0) parts.push(names[i.index] + (i.scale ? '*' + (1 << i.scale) : ''));
   let s = parts.join('+');
-  if (i.a32 && !i.code32 && (i.modrm & 7) === 4) s = 'dword ' + s; // SIB addressing in 16-bit code
   const mod = i.modrm >> 6;
   if (mod === 1 || mod === 2 || i.base < 0) s += signedHex(i.disp);
+  if (i.a32 && !i.code32 && (i.modrm & 7) === 4) return `[dword ${seg}${s}]`; // SIB addressing in 16-bit code
   return `[${seg}${s}]`;
 }
 
@@ -105,9 +105,10 @@ function usesOsize(i: Insn): boolean {
   return false;
 }
 
+/** Where a relative branch goes: EIP is truncated to 16 bits with a 16-bit operand size, as the CPU does. */
 function target(i: Insn): number {
   const t = i.eip + i.len + i.imm;
-  return i.osize === 4 && i.code32 ? t >>> 0 : i.osize === 4 ? t >>> 0 : t & 0xffff;
+  return i.osize === 4 ? t >>> 0 : t & 0xffff;
 }
 
 /** Format one decoded instruction in NASM syntax. */
@@ -137,14 +138,13 @@ export function formatInsn(i: Insn, opts: FormatOptions = {}): string {
     case 'nop':
       if (i.opcode === 0x90 && (i.osize !== defOsize || i.a32 !== i.code32)) {
         mn = 'xchg';
-        ops.push(i.osize === 4 || i.a32 !== i.code32 ? 'eax,eax' : 'ax,ax');
+        ops.push(i.osize === 4 ? 'eax,eax' : 'ax,ax');
       }
       break;
   }
-  if (e.handler === 'simd' && (i.opcode === 0x0fc2)) {
-    const pred = i.imm & 0xff;
-    if (pred < 8) { mn = 'cmp' + CMP_PRED[pred] + e.mnemonic.slice(3); }
-  }
+  // CMPPS/CMPSS with predicates 0-7 print as pseudo-ops (ndisasm keeps the plain form behind a 67 prefix).
+  const cmpPseudo = e.handler === 'simd' && i.opcode === 0x0fc2 && (i.imm & 0xff) < 8 && i.a32 === i.code32;
+  if (cmpPseudo) mn = 'cmp' + CMP_PRED[i.imm & 0xff] + e.mnemonic.slice(3);
 
   const implicitOps = ops.length > 0 || STRING.has(e.handler);
   for (let k = 0; k < e.operands.length && !implicitOps; k++) {
@@ -153,13 +153,13 @@ export function formatInsn(i: Insn, opts: FormatOptions = {}): string {
     if (text !== null) ops.push(text);
   }
   if (e.handler === 'xchg' && ops.length === 2 && e.operands[0][0] === 'E') ops.reverse(); // ndisasm: register first
-  if (e.handler === 'simd' && i.opcode === 0x0fc2 && (i.imm & 0xff) < 8) ops.pop();
+  if (cmpPseudo) ops.pop();
   if (e.handler === 'loop' && i.a32 !== i.code32) ops.push(i.a32 ? 'ecx' : 'cx');
   // Base 10 is implied (ndisasm keeps the operand when a prefix is present).
   if ((e.handler === 'aam' || e.handler === 'aad') && (i.imm & 0xff) === 10 && i.len === 2) ops.length = 0;
 
-  // Prefixes as ndisasm prints them: lock, rep, address size (implicit-address instructions),
-  // segment (when there is no explicit memory operand), unused operand size.
+  // Prefixes the operands do not show, in ndisasm's order: segment (no explicit memory operand), rep,
+  // lock, unused operand size, unused address size.
   const pre: string[] = [];
   if (i.segOverride >= 0 && !i.mem) pre.push(SEG[i.segOverride]);
   if (e.mandatory === 0xf3 || e.mandatory === 0xf2) { /* part of the opcode */ }
@@ -169,8 +169,8 @@ export function formatInsn(i: Insn, opts: FormatOptions = {}): string {
   // An address-size prefix shows when nothing printed reflects it: in 32-bit code for string ops, XLAT
   // and operand-less instructions; in 16-bit code also for ModRM register forms without an immediate.
   if (nonDefault && !usesOsize(i) && e.mandatory !== 0x66) pre.push(i.code32 ? 'o16' : 'o32');
-  if (i.a32 !== i.code32 && !i.mem && (ops.length === 0 || (!i.code32 && !e.operands.some((o) => /^(I|J|Ap$|1$|CL$|[ecsdfg]s$)/.test(o))
-    && !(e.handler === 'xchg' && !e.modrm)))) {
+  if (i.a32 !== i.code32 && !i.mem && i.opcode !== 0x90 && (ops.length === 0 || (!i.code32
+    && !e.operands.some((o) => /^(I|J|Ap$|1$|CL$|DX$|STi$|toSTi$|[ecsdfg]s$)/.test(o)) && !(e.handler === 'xchg' && !e.modrm)))) {
     pre.push(i.a32 ? 'a32' : 'a16');
   }
   return (pre.length ? pre.join(' ') + ' ' : '') + mn + (ops.length ? ' ' + ops.join(',') : '');
@@ -297,6 +297,3 @@ export function disassemble(bytes: Uint8Array, start: number, code32: boolean, c
   }
   return rows;
 }
-
-/** The condition-code suffixes (for tools that build mnemonics). */
-export const CONDITIONS = CC;

@@ -5,9 +5,9 @@
 // before any register changes, so a fault part way leaves the interrupted state intact for the next
 // event (which is how a double fault sees the original state).
 import type { Cpu } from './cpu';
-import { CPU_FAULT, CR0_PE, AR_UNUSABLE } from './cpu';
+import { CPU_FAULT, CR0_PE, CR4_VME, AR_UNUSABLE } from './cpu';
 import { CS, SS, ES, DS, FS, GS } from './insn';
-import { IF, TF, NT, RF, VM, AC, flushFlags, IOPL } from './flags';
+import { IF, TF, NT, RF, VM, AC, VIF, flushFlags, IOPL } from './flags';
 import {
   Descriptor, StackBuilder, fetchDescriptor, selErr, setAccessed, loadCache, loadNull,
   EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DF,
@@ -93,8 +93,19 @@ export function raiseEvent(cpu: Cpu, vector: number, errorCode: number, hasError
 
 /** One delivery attempt (may throw CPU_FAULT before committing anything). */
 function deliver(cpu: Cpu, v: number, err: number, hasErr: boolean, k: EventKind): void {
-  if (!(cpu.cr0 & CR0_PE)) { deliverReal(cpu, v); return; }
-  deliverProtected(cpu, v, err, hasErr, k);
+  if (k === EventKind.Soft || k === EventKind.SoftException || k === EventKind.Icebp) {
+    // As Bochs and QEMU do: a single-step trap does not follow INT n into its handler.
+    cpu.trapsDiscarded = true;
+    cpu.dbPending = 0;
+  }
+  const fromCs = cpu.segSel[CS], fromEip = cpu.eip;
+  if (!(cpu.cr0 & CR0_PE)) deliverReal(cpu, v);
+  else deliverProtected(cpu, v, err, hasErr, k);
+  // Observers (the debugger's stack walk and rings view) learn of each delivered event.
+  if (cpu.hooks.event) {
+    const source = k === EventKind.External ? 'external' : k === EventKind.Soft ? 'software' : 'exception';
+    cpu.emit({ kind: 'interrupt', vector: v, source, errorCode: hasErr ? err : -1, fromCs, fromEip });
+  }
 }
 
 /** EFLAGS image to push: RF set for fault-class exceptions (SDM 17.3.1.1) except instruction breakpoints. */
@@ -227,10 +238,45 @@ export function checkNewStack(cpu: Cpu, ss: number, newCpl: number, ext: number,
 // A fault while delivering these is a fault of the instruction itself (EIP at the INT): it propagates
 // out of the handler like any other, and the first event counts as benign for double faults.
 
-/** INT n: in v86 mode IOPL < 3 raises #GP(0) (no VME). EIP already points after the instruction. */
+/**
+ * INT n. EIP already points after the instruction. In v86 mode: with CR4.VME, a clear bit in the TSS
+ * interrupt redirection bitmap sends the interrupt through the v86 task's own IVT; otherwise IOPL < 3
+ * raises #GP(0) and IOPL 3 goes to the protected-mode handler.
+ */
 export function softwareInterrupt(cpu: Cpu, vector: number): void {
-  if (cpu.isV86() && (cpu.flags & IOPL) !== IOPL) cpu.gp(0);
+  if (cpu.isV86()) {
+    if (cpu.cr4 & CR4_VME && redirected(cpu, vector)) { v86Redirect(cpu, vector); return; }
+    if ((cpu.flags & IOPL) !== IOPL) cpu.gp(0);
+  }
   deliver(cpu, vector, 0, false, EventKind.Soft);
+}
+
+/** VME: bit n of the 32-byte redirection bitmap just below the I/O map base; clear = redirect. */
+function redirected(cpu: Cpu, vector: number): boolean {
+  if ((cpu.trAr & 0xf) !== 11 || (cpu.trLimit >>> 0) < 0x67) cpu.gp(0);
+  const off = cpu.readSys((cpu.trBase + 0x66) | 0, 2) - 32 + (vector >>> 3);
+  if (off < 0 || off > (cpu.trLimit >>> 0)) cpu.gp(0);
+  return ((cpu.readSys((cpu.trBase + off) | 0, 1) >>> (vector & 7)) & 1) === 0;
+}
+
+/** VME redirection: a real-mode style interrupt inside the v86 task (IF shown as VIF when IOPL < 3). */
+function v86Redirect(cpu: Cpu, vector: number): void {
+  const ip = cpu.readLin(vector * 4, 2), cs = cpu.readLin(vector * 4 + 2, 2);
+  flushFlags(cpu);
+  const iopl3 = (cpu.flags & IOPL) === IOPL;
+  let image = cpu.flags & 0xffff;
+  if (!iopl3) image = (image & ~IF) | (cpu.flags & VIF ? IF : 0) | IOPL;
+  const s = sb.fromCurrent(cpu);
+  s.reserve(cpu, 6);
+  s.push(cpu, 2, image);
+  s.push(cpu, 2, cpu.segSel[CS]);
+  s.push(cpu, 2, cpu.eip);
+  s.commitSp(cpu);
+  cpu.loadRealSeg(CS, cs);
+  cpu.eip = ip;
+  cpu.setEflags(cpu.flags & ~(TF | RF | (iopl3 ? IF : VIF)));
+  cpu.trapsDiscarded = true;
+  cpu.dbPending = 0;
 }
 
 /** INT3 and INTO: software exceptions (traps): DPL-checked, never IOPL-sensitive, interceptable. */

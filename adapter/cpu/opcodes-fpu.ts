@@ -137,7 +137,6 @@ export function simdTwoByte(t: Slot[]): void {
   t[0x7f] = mmx('movq', 0x7f, 'Q,Pq');
   t[0xae] = pfxOnlyNone(grp([S('fxsave', 'M', 0xae), S('fxrstor', 'M', 0xae), S('ldmxcsr', 'Md', 0xae), S('stmxcsr', 'Md', 0xae), INV, INV, INV, INV],
     [INV, INV, INV, INV, INV, INV, INV, S('sfence', '', 0xae)]));
-  (t[0xae] as { p66?: Slot }).p66 = undefined; // 66 is ignored; F2/F3 forms are later extensions
   t[0xc2] = { kind: 'pfx', none: S('cmpps', 'Vo,Wo,Ib', 0xc2), pF3: S('cmpss', 'Vo,Wd,Ib', 0xc2), p66: INV, pF2: INV };
   t[0xc4] = mmx('pinsrw', 0xc4, 'Pq,Ew_,Ib');
   t[0xc5] = pfxOnlyNone(regOnly(S('pextrw', 'Gd,Nq,Ib', 0xc5)));

@@ -109,7 +109,9 @@ export interface OpEntry {
  *            movdr (sub 0 = read 0F21, 1 = write 0F23), invlpg, invd, wbinvd, rdmsr, wrmsr, rdtsc, rdpmc,
  *            cpuid, lar, lsl, verr, verw, arpl, rsm, monitor, mwait,
  *            vmx (sub 0 VMCALL 1 VMLAUNCH 2 VMRESUME 3 VMXOFF 4 VMPTRLD 5 VMCLEAR 6 VMXON 7 VMPTRST
- *            8 VMREAD 9 VMWRITE), x87 (sub = (opcode & 7) << 3 | ModRM.reg), simd (sub = second opcode byte)
+ *            8 VMREAD 9 VMWRITE), x87 (D8-DF: sub = (opcode & 7) << 3 | ModRM.reg; 9B WAIT: sub 0x100),
+ *            simd (MMX/SSE, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, SFENCE: sub = second opcode byte)
+ *            (PREFETCHh and the hint NOPs 0F18-0F1F use 'nop'; PAUSE is 'pause' with class Pause)
  * io.ts:     in, out (size code; port from operands: 'Ib' in i.imm, or 'DX'), ins, outs (size code)
  *
  * Entries with OpFlag.Invalid (undefined opcodes, bad group members) use the key 'invalid': the
@@ -413,8 +415,8 @@ function buildTwo(): Slot[] {
   t[0xc1] = E('xadd', 'Ev,Gv', 'xadd', 0, 0, Lock);
   const vmxm = (mn: string, sub: number) => E(mn, 'M', 'vmx', sub, Cls.Vmx, Ends | P0);
   t[0xc7] = group([X, E('cmpxchg8b', 'Mq', 'cmpxchg8b', 0, 0, Lock), X, X, X, X,
-    { kind: 'pfx', none: vmxm('vmptrld', 4), p66: vmxm('vmclear', 5), pF3: vmxm('vmxon', 6) },
-    { kind: 'pfx', none: vmxm('vmptrst', 7) }], new Array(8).fill(X));
+    { kind: 'pfx', none: vmxm('vmptrld', 4), p66: vmxm('vmclear', 5), pF3: vmxm('vmxon', 6), pF2: X },
+    { kind: 'pfx', none: vmxm('vmptrst', 7), p66: X, pF3: X, pF2: X }], new Array(8).fill(X));
   for (let r = 0; r < 8; r++) t[0xc8 + r] = E('bswap', R32[r], 'bswap');
   t[0xff] = E('ud0', '', 'ud', 0, 0, Ends);
   simdTwoByte(t);

@@ -60,6 +60,8 @@ function walk32(cpu: Cpu, lin: number, access: number, user: boolean, peek: bool
   let pde = readTable32(cpu, pdeAddr);
   if (!(pde & PTE_P)) return pageFault(cpu, lin, baseErr(access, user, false), peek);
   if (pde & PTE_PS && cpu.cr4 & CR4_PSE) {
+    // Without PSE-36 (cpuid.ts) bits 21:13 of a 4 MiB PDE are reserved.
+    if (pde & 0x3fe000) return pageFault(cpu, lin, PF_P | PF_RSVD | baseErr(access, user, false), peek);
     const rw = (pde & PTE_RW) !== 0, us = (pde & PTE_US) !== 0;
     checkPerm(cpu, lin, access, user, rw, us, false, peek, false);
     const dirtyNeeded = access === ACC_WRITE && !(pde & PTE_D);
@@ -89,9 +91,9 @@ function walk32(cpu: Cpu, lin: number, access: number, user: boolean, peek: bool
 function walkPae(cpu: Cpu, lin: number, access: number, user: boolean, peek: boolean): number {
   const nxe = (cpu.efer & EFER_NXE) !== 0;
   const rsvdHi = PAE_RSVD_HI | (nxe ? 0 : 0x80000000);
-  const pdpteAddr = (cpu.cr3 & ~0x1f) + ((lin >>> 30) << 3);
-  const pdpte = readTable32(cpu, pdpteAddr);
-  const pdpteHi = readTable32(cpu, pdpteAddr + 4);
+  // The PDPTEs come from the registers MOV CR3 (and enabling PAE paging) loaded, not from memory.
+  const pdpte = cpu.pdpte[(lin >>> 30) << 1];
+  const pdpteHi = cpu.pdpte[((lin >>> 30) << 1) | 1];
   if (!(pdpte & PTE_P)) return pageFault(cpu, lin, baseErr(access, user, nxe), peek);
   // PDPTE bits 2:1 and 8:5 are reserved (they are loaded with CR3 on real hardware; a walk-time check).
   if (pdpte & 0x1e6 || pdpteHi & (PAE_RSVD_HI | 0x80000000)) return pageFault(cpu, lin, PF_P | PF_RSVD | baseErr(access, user, nxe), peek);

@@ -2,7 +2,7 @@
 // validity checks, mode and paging transitions (and the TLB flushes each one needs), LMSW/SMSW/CLTS,
 // LGDT/LIDT/SGDT/SIDT, LLDT/SLDT, LTR/STR, INVLPG.
 import type { Cpu } from './cpu';
-import { CR0_PE, CR0_TS, CR0_ET, CR0_WP, CR0_NW, CR0_CD, CR0_PG, CR4_PSE, CR4_PAE, CR4_PGE, AR_UNUSABLE } from './cpu';
+import { CR0_PE, CR0_TS, CR0_ET, CR0_WP, CR0_AM, CR0_NW, CR0_CD, CR0_PG, CR4_PSE, CR4_PAE, CR4_PGE, AR_UNUSABLE } from './cpu';
 import { Descriptor, fetchDescriptor, EXC_GP, EXC_NP, T_LDT, T_TSS16_AVAIL, T_TSS32_AVAIL } from './segments';
 
 // Literal masks: module-level code must not read cpu.ts's exports (an import cycle may still be
@@ -37,21 +37,20 @@ export function writeCr0(cpu: Cpu, v: number): void {
   v = (v & CR0_DEFINED) | CR0_ET;
   if (v & CR0_PG && !(v & CR0_PE)) cpu.gp(0);
   if (v & CR0_NW && !(v & CR0_CD)) cpu.gp(0);
-  if (v & CR0_PG && !(cpu.cr0 & CR0_PG) && cpu.cr4 & CR4_PAE) checkPdptes(cpu, cpu.cr3);
   const old = cpu.cr0;
-  cpu.cr0 = v;
   const changed = old ^ v;
-  if (changed & (CR0_PE | CR0_PG | CR0_WP)) {
-    cpu.tlb.flushAll();
-    cpu.updateMode();
-  }
+  // Enabling PAE paging (or changing CD/NW under it) loads the PDPTE registers.
+  if (v & CR0_PG && cpu.cr4 & CR4_PAE && changed & (CR0_PG | CR0_CD | CR0_NW)) loadPdptes(cpu, cpu.cr3);
+  cpu.cr0 = v;
+  if (changed & (CR0_PE | CR0_PG | CR0_WP)) cpu.tlb.flushAll();
+  if (changed & (CR0_PE | CR0_PG | CR0_WP | CR0_AM)) cpu.updateMode();
   if (changed & CR0_PE) cpu.emit({ kind: 'mode', what: v & CR0_PE ? 'protected' : 'real' });
   if (changed & CR0_PG) cpu.emit({ kind: 'mode', what: v & CR0_PG ? 'paging-on' : 'paging-off' });
 }
 
 /** CR3: a reload drops every non-global TLB entry. */
 export function writeCr3(cpu: Cpu, v: number): void {
-  if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) checkPdptes(cpu, v);
+  if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) loadPdptes(cpu, v);
   cpu.cr3 = v;
   cpu.tlb.flushNonGlobal();
 }
@@ -59,26 +58,31 @@ export function writeCr3(cpu: Cpu, v: number): void {
 export function writeCr4(cpu: Cpu, v: number): void {
   if (v & ~CR4_SUPPORTED) cpu.gp(0);
   const old = cpu.cr4;
-  if (cpu.pagingOn() && v & CR4_PAE && !(old & CR4_PAE)) checkPdptes(cpu, cpu.cr3);
+  if (cpu.pagingOn() && v & CR4_PAE && (old ^ v) & (CR4_PAE | CR4_PGE | CR4_PSE)) loadPdptes(cpu, cpu.cr3);
   cpu.cr4 = v;
   if ((old ^ v) & (CR4_PGE | CR4_PAE | CR4_PSE)) cpu.tlb.flushAll();
   cpu.brk = true;
 }
 
 /**
- * PAE: loading CR3 (or enabling PAE paging) loads the four PDPTEs; a present one with reserved bits set
- * raises #GP(0). Bits 2:1, 8:5 and 63:36 are reserved (bit 63 too: NX is not allowed in a PDPTE).
+ * PAE: MOV CR3 (and enabling PAE paging, or changing CR4.PAE/PGE/PSE under it) loads the four PDPTEs
+ * into cpu.pdpte, where walks find them: a later change in memory takes effect at the next load, not
+ * at INVLPG. A present entry with reserved bits set raises #GP(0) and loads nothing. Bits 2:1, 8:5 and
+ * 63:36 are reserved (bit 63 too: NX is not allowed in a PDPTE). Exported for anything that sets CR3
+ * behind the instructions' back (loaders, the hypervisor).
  */
-function checkPdptes(cpu: Cpu, cr3: number): void {
+export function loadPdptes(cpu: Cpu, cr3: number): void {
   const base = cr3 & ~0x1f;
+  const vals = [0, 0, 0, 0, 0, 0, 0, 0];
   for (let k = 0; k < 4; k++) {
     const gpa = (base + k * 8) & cpu.a20Mask;
     const hpa = cpu.gpaToHpa(gpa & ~0xfff, 0);
-    if (hpa < 0) continue;
-    const p = hpa | (gpa & 0xfff);
-    const lo = cpu.dv.getInt32(p, true), hi = cpu.dv.getInt32(p + 4, true);
+    const lo = hpa < 0 ? cpu.host.mmioRead(gpa, 4) : cpu.dv.getInt32(hpa | (gpa & 0xfff), true);
+    const hi = hpa < 0 ? cpu.host.mmioRead(gpa + 4, 4) : cpu.dv.getInt32((hpa | (gpa & 0xfff)) + 4, true);
     if (lo & 1 && (lo & 0x1e6 || hi & 0xfffffff0)) cpu.gp(0);
+    vals[k * 2] = lo; vals[k * 2 + 1] = hi;
   }
+  cpu.pdpte.set(vals);
 }
 
 /** LMSW: loads PE, MP, EM, TS; it can set PE but never clear it. */

@@ -239,11 +239,12 @@ function visibleDescriptor(cpu: Cpu, sel: number, okSystem: (type: number) => bo
 const LAR_SYSTEM = (t: number) => t === 1 || t === 2 || t === 3 || t === 4 || t === 5 || t === 9 || t === 11 || t === 12;
 const LSL_SYSTEM = (t: number) => t === 1 || t === 2 || t === 3 || t === 9 || t === 11;
 
-/** LAR: the access-rights dword (hi & 0x00F0FF00), or -1 with ZF cleared. */
+/** LAR: the second descriptor dword masked to 0x00FFFF00 (as P6-class and later CPUs return it: the
+ * limit bits 19:16 are included), or -1 with ZF cleared. */
 export function lar(cpu: Cpu, sel: number): number {
   const d = visibleDescriptor(cpu, sel & 0xffff, LAR_SYSTEM);
   setFlagBits(cpu, ZF, d ? ZF : 0);
-  return d ? d.hi & 0x00f0ff00 : -1;
+  return d ? d.hi & 0x00ffff00 : -1;
 }
 
 /** LSL: the byte-granular limit, or -1 with ZF cleared. */

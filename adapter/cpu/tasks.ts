@@ -3,7 +3,8 @@
 // checks and #TS codes of the SDM, and the commit point after which faults belong to the new task.
 // Also the TSS fields other parts read: inner-ring stacks, the I/O permission bitmap.
 import type { Cpu } from './cpu';
-import { CR0_TS, CR0_PG, AR_UNUSABLE } from './cpu';
+import { CR0_TS, CR0_PG, CR4_PAE, AR_UNUSABLE } from './cpu';
+import { loadPdptes } from './privileged';
 import { ES, CS, SS, DS, FS, GS } from './insn';
 import { NT, VM, flushFlags } from './flags';
 import {
@@ -148,7 +149,9 @@ export function switchTo(cpu: Cpu, d: Descriptor, source: number, ext: number, c
   cpu.trLimit = d.limit;
   cpu.trAr = d.ar | 2; // busy
   cpu.cr0 |= CR0_TS;
-  if (new32 && cr3 !== cpu.cr3) {
+  if (new32) {
+    // A task switch always reloads CR3 (and with PAE paging, the PDPTE registers).
+    if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) loadPdptes(cpu, cr3);
     cpu.cr3 = cr3;
     if (cpu.cr0 & CR0_PG) cpu.tlb.flushNonGlobal();
   }

@@ -39,6 +39,12 @@ export class Tlb {
     this.r = user ? this.rUser : this.rSup;
     this.w = user ? this.wUser : this.wSup;
   }
+  /** Select tables that are never filled: every access goes to the slow path (alignment checking). */
+  selectEmpty(): void {
+    if (!this.empty) this.empty = new Int32Array(PAGES);
+    this.r = this.w = this.empty;
+  }
+  private empty: Int32Array<ArrayBuffer> | null = null;
 
   fill(tbl: Int32Array, page: number, e: number): void {
     if (this.rSup[page] === 0 && this.wSup[page] === 0 && this.rUser[page] === 0 && this.wUser[page] === 0) {

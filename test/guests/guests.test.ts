@@ -10,13 +10,13 @@
 //   - when qemu-system-i386 is on PATH: QEMU still prints expected/NAME.txt, and Ringside's
 //     output equals QEMU's live output on every line where QEMU follows the SDM.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import {
   GUEST_CPU, assemble, describeMismatch, exitPortStatus, haveNasm, haveQemu, limiter, repoRoot,
   runQemu, runRingside, scratchDir, type RunResult,
-} from './emulators.ts';
+} from './emulators';
 
 const guestDir = join(repoRoot, 'test', 'guests');
 const guests = readdirSync(guestDir).filter((f) => f.endsWith('.asm')).map((f) => f.slice(0, -4)).sort();
@@ -68,6 +68,8 @@ before(() => {
     ringsideRuns.set(g.name, ringsidePool(() => runRingside(g.image, 'multiboot')));
   }
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The output Ringside must print: the SDM's where QEMU deviates, else QEMU's. */
 function wanted(g: Guest): string {

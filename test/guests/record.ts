@@ -7,11 +7,11 @@
 // A run that does not end with status 1 (the guest wrote 0 to port 0xF4) is reported and
 // not recorded. Where QEMU departs from the Intel SDM, edit NAME.expected.txt and
 // NAME.deviations.md by hand; this script prints which lines differ from them.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BootKind, GUEST_CPU, assemble, exitPortStatus, limiter, repoRoot, runQemu, scratchDir,
-} from './emulators.ts';
+} from './emulators';
 
 interface Job { name: string; source: string; kind: BootKind; cpu?: string; out: string; sdm?: string }
 
@@ -48,8 +48,11 @@ void Promise.all(selected.map((j) => pool(async () => {
     const sdm = readFileSync(j.sdm, 'latin1').split('\n');
     const q = r.stdout.split('\n');
     const differ = sdm.flatMap((line, i) => (line !== q[i] ? [`  line ${i + 1}: QEMU "${q[i]}", SDM "${line}"`] : []));
-    note = sdm.length !== q.length ? ` (NAME.expected.txt has ${sdm.length} lines, QEMU ${q.length})` : '';
-    note += differ.length ? `\n${differ.join('\n')}` : ' (equals NAME.expected.txt: no deviation left)';
+    note = sdm.length !== q.length ? ` (${j.name}.expected.txt has ${sdm.length} lines, QEMU ${q.length})` : '';
+    note += differ.length ? `\n${differ.join('\n')}` : ` (equals ${j.name}.expected.txt: no deviation left)`;
   }
   console.log(`${j.name}: recorded ${r.stdout.split('\n').length - 1} lines${note}`);
-}))).then(() => process.exit(failed ? 1 : 0));
+}))).then(() => {
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(failed ? 1 : 0);
+});

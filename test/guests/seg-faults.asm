@@ -16,6 +16,8 @@ SEL_CODE_NP   equ 0x78          ; code, not present
 SEL_CONF      equ 0x80          ; conforming code execute/read, DPL 0
 SEL_STACK3    equ 0x88          ; data RW, DPL 3, base 0x310000, limit 0xFFF
 SEL_CODE_LIM  equ 0x90          ; code execute/read, base 0, limit 0x1FFFFF (G=1)
+SEL_A_DATA    equ 0x98          ; data RW, accessed bit clear
+SEL_A_CODE    equ 0xA0          ; code execute/read, accessed bit clear
 SEL_BEYOND    equ GDT_ENTRIES * 8
 SEL_LDT_NONE  equ 0x0C          ; TI=1, index 1: there is no LDT
 
@@ -101,10 +103,33 @@ main:
     CHECK 0, "read through readable code", {mov ax, SEL_CODE_XR}, {mov ds, ax}, {mov al, [0x300000]}
     CHECK 0, "read through null DS", {mov ax, 0}, {mov ds, ax}, {mov al, [0x300000]}
     CHECK 0, "write through null ES", {mov ax, 0}, {mov es, ax}, {mov [es:0x300000], al}
-    CHECK 0, "read through execute-only CS", {jmp SEL_CODE_XO:read_through_cs}
+    PRINT "CPL0 read through execute-only CS: "
+    TRY0 read_through_cs
     CHECK 3, "PUSH, SS limit FFFh, ESP=800h", {mov ax, SEL_STACK3 | 3}, {mov ss, ax}, {mov esp, 0x800}, {push eax}
     CHECK 3, "PUSH, SS limit FFFh, ESP=2", {mov ax, SEL_STACK3 | 3}, {mov ss, ax}, {mov esp, 2}, {push eax}
     CHECK 3, "read SS:1000h, limit FFFh", {mov ax, SEL_STACK3 | 3}, {mov ss, ax}, {mov al, [ss:0x1000]}
+
+    ; Loading a selector sets its descriptor's accessed bit.
+    DESC SEL_A_DATA, 0, 0xFFFFF, ACC_P | ACC_S | T_DATA_RW, FL_G | FL_DB
+    DESC SEL_A_CODE, 0, 0xFFFFF, ACC_P | ACC_S | T_CODE_XR, FL_G | FL_DB
+    mov ax, SEL_A_DATA
+    mov es, ax
+    mov ax, KDATA
+    mov es, ax
+    PRINT "accessed bit after MOV ES: "
+    movzx eax, byte [gdt + SEL_A_DATA + 5]
+    and eax, ACC_A
+    call print_dec
+    PRINTLN
+    jmp SEL_A_CODE:.in_a_code
+.in_a_code:
+    jmp KCODE:.back_in_kcode
+.back_in_kcode:
+    PRINT "accessed bit after JMP FAR: "
+    movzx eax, byte [gdt + SEL_A_CODE + 5]
+    and eax, ACC_A
+    call print_dec
+    PRINTLN
 
     ; LAR, LSL, VERR, VERW: ZF tells whether the selector passed.
     PRINTLN "LAR/LSL/VERR/VERW at CPL 0 (ZF=1: passed):"
@@ -152,8 +177,10 @@ print_zf:
     popfd
     ret
 
-; Runs in the execute-only code segment (same base, same offsets).
+; Reads through CS after switching to the execute-only code segment (same base).
 read_through_cs:
+    jmp SEL_CODE_XO:.in_xo      ; 7 bytes
+.in_xo:
     mov al, [cs:0x300000]
     int VEC_DONE
 

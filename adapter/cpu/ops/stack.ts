@@ -95,7 +95,8 @@ function enter(c: Cpu, i: Insn, n: number): void {
   const newSp = (sp - alloc) & m;
   // The processor checks that the final stack top is writable before committing.
   if (alloc !== 0) c.probeWrite(SS, newSp, n);
-  if (c.stack32) c.r32[5] = frame; else c.r16[10] = frame;
+  // The operand size picks EBP or BP; the stack width picks ESP or SP.
+  setReg(c, 5, n, frame);
   c.setSp(newSp);
 }
 

@@ -10,7 +10,14 @@ function bitOffset(w) {
     const off = ctx.operand(asm, 1, w);
     const [lo, hi] = ctx.windowOf(ctx.memAddr);
     const unit = w / 8;
-    if (ctx.chance(0.05)) { off.set(ctx.chance(0.5) ? 0x7fff0000 : 0x80000000 | ctx.u32()); return; }
+    if (ctx.chance(0.05)) {
+      // far away, into address ranges the host process never maps (its libraries move with
+      // ASLR, so "anywhere" would not give the same #PF twice)
+      const target = w === 16 ? ctx.memAddr + ctx.pick([-1, 1]) * (0x800 + ctx.below(0x700))
+        : ctx.chance(0.5) ? 0x00400000 + ctx.below(0x03c00000) : 0x00010000 + ctx.below(0xe0000);
+      off.set((((target - ctx.memAddr) * 8) | ctx.below(8)) & (w === 16 ? 0xffff : 0xffffffff));
+      return;
+    }
     const kmin = Math.ceil((lo - ctx.memAddr) / unit), kmax = Math.floor((hi - unit - ctx.memAddr) / unit);
     const k = kmin + ctx.below(kmax - kmin + 1);
     off.set((k * w + ctx.below(w)) & (w === 16 ? 0xffff : 0xffffffff));

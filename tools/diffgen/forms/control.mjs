@@ -62,7 +62,9 @@ function farFrame(ctx, end, words) {
   }
 }
 forms.push(form('retf', 'retf', { segs: true, faults: 'sometimes', setup: (ctx) => stackAt(ctx), fixup: (ctx, end) => farFrame(ctx, end, 2) }));
-forms.push(form('retf imm16', (ctx) => `retf ${ctx.pick([0, 4, 8, 0x10, 0x100, ctx.below(0x10000)])}`,
+// The immediate keeps the would-be outer stack (ESP+8+imm) inside the mapped stack: a CPU may
+// read it before the privilege check, so a fault there would compete with #GP(selector).
+forms.push(form('retf imm16', (ctx) => `retf ${ctx.pick([0, 4, 8, 0x10, 0x100, ctx.below(0xf00)])}`,
   { segs: true, faults: 'sometimes', setup: (ctx) => stackAt(ctx), fixup: (ctx, end) => farFrame(ctx, end, 2) }));
 // IRET at CPL 3 to CPL 3: IOPL and IF stay as they are (IOPL 0), the other flags load.
 forms.push(form('iretd', 'iretd', { segs: true, faults: 'sometimes', setup: (ctx) => stackAt(ctx), fixup: (ctx, end) => farFrame(ctx, end, 3) }));
@@ -95,7 +97,8 @@ forms.push(form('jcxz rel8 (67h)', (ctx) => { counter(16)(ctx); const r = marker
 forms.push(form('int3', 'int3', { faults: 'always' }));
 forms.push(form('int 3 (CD 03)', 'int 3', { faults: 'always' }));
 forms.push(form('into', 'into', { faults: 'sometimes' }));
-forms.push(form('int1 (icebp)', 'int1', { faults: 'always' }));
+// INT1 (F1) is left out: under the KVM host these vectors are made on, the reported EIP points
+// at the instruction instead of after it (a hypervisor artefact, not the architecture).
 
 // BOUND: the index inside, at the edges of, or outside [lower, upper] (#BR).
 for (const w of [16, 32]) {

@@ -73,6 +73,29 @@ forms.push(form('store over the next opcode (SMC)', (ctx) => {
   return `mov byte [DG_ABS(.p)], ${hex8(op)}\n.p: add ${r}, {r32}`;
 }));
 
+// The kind of access in a #PF error code (W bit): read-modify-write and write-only
+// instructions fault as writes even when they would not change memory (CMPXCHG always writes).
+const RMW = ['add dword {U}, {r32}', 'sbb byte {U}, {r8}', 'and word {U}, {i16}', 'xor dword {U}, byte {s8}', 'inc dword {U}',
+  'neg byte {U}', 'not word {U}', 'shl dword {U}, 1', 'rcr byte {U}, cl', 'shld dword {U}, {r32}, 3', 'xchg dword {U}, {r32}',
+  'xadd dword {U}, {r32}', 'cmpxchg dword {U}, {r32}', 'cmpxchg8b qword {U}', 'bts dword {U}, 5', 'btc word {U}, {r16}',
+  'lock add dword {U}, {r32}', 'lock cmpxchg byte {U}, {r8}', 'sete byte {U}', 'mov dword {U}, {r32}', 'mov byte {U}, {i8}',
+  'pop dword {U}', 'stosd', 'movsb'];
+const READS = ['cmp dword {U}, {r32}', 'test byte {U}, {r8}', 'mov {r32}, dword {U}', 'bt dword {U}, 7', 'push dword {U}',
+  'movzx {r32}, word {U}', 'lodsb', 'imul {r32}, dword {U}', 'div dword {U}', 'bound {r32}, {U}', 'lar {r32}, word {U}',
+  'cmovz {r32}, dword {U}', 'jmp dword {U}', 'lds {r32}, {U}', 'xlatb'];
+function unmapped(list) {
+  return (ctx) => {
+    const t = ctx.pick(list);
+    const a = 0x00400000 + ctx.below(0x2000);
+    if (/stos|movs|lods|xlat/.test(t)) {
+      ctx.setReg('edi', a); ctx.setReg('esi', /movs/.test(t) ? ctx.dataAddr : a); ctx.setReg('ebx', a - 3); ctx.setReg('eax', 3);
+    }
+    return t.replace('{U}', `[0x${a.toString(16)}]`);
+  };
+}
+forms.push(form('write or read-modify-write to an unmapped page (#PF, W=1)', unmapped(RMW), { ...always, keep: [0, 3, 6, 7], text: 'rmw [unmapped]' }));
+forms.push(form('read from an unmapped page (#PF, W=0)', unmapped(READS), { ...always, keep: [0, 3, 6, 7], text: 'read [unmapped]' }));
+
 // Alignment checking: CR0.AM is set by the host kernel, so EFLAGS.AC=1 at CPL 3 makes a
 // misaligned access raise #AC(0).
 forms.push(form('misaligned load with EFLAGS.AC=1 (#AC)', 'mov {r32}, {m32}', {

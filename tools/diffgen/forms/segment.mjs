@@ -8,15 +8,19 @@ import { LAYOUT } from '../cases.mjs';
 const forms = [];
 const SEL_OK = [0x2b, 0x2b, 0x2b, 0x28, 0x29, 0x2a, 0x23, 0x63, 0];
 const SEL_ANY = [...SEL_OK, 0x20, 0x21, 1, 3, 0x27, 0x2f, 0x67];
+// 0x63 is the host's thread segment with a non-zero base: as SS it would break the harness's
+// own stack accesses after the snippet, so SS loads never use it.
+const SEL_SS = SEL_ANY.filter((s) => s !== 0x63);
 const selector = (ctx, pool) => ((ctx.u32() & 0xffff0000) | ctx.pick(pool)) >>> 0;
 const seg = { segs: true, faults: 'sometimes' };
 const SREG_LOAD = ['es', 'ss', 'ds', 'fs', 'gs'];
 
 for (const sr of SREG_LOAD) {
-  forms.push(form(`mov ${sr}, r/m16 (reg)`, `mov ${sr}, {r16:s}`, { ...seg, setup: (ctx) => ctx.setReg(ctx.tags.get('s'), selector(ctx, SEL_ANY) & 0xffff) }));
-  forms.push(form(`mov ${sr}, r/m16 (mem)`, `mov ${sr}, {m16}`, { ...seg, setup: (ctx) => ctx.poke(ctx.memAddr, 2, ctx.pick(SEL_ANY)) }));
-  forms.push(form(`pop ${sr}`, `pop ${sr}`, { ...seg, setup: (ctx) => ctx.poke(LAYOUT.stackTop, 4, selector(ctx, SEL_ANY)) }));
-  forms.push(form(`pop ${sr} (66)`, `o16 pop ${sr}`, { ...seg, setup: (ctx) => ctx.poke(LAYOUT.stackTop, 4, selector(ctx, SEL_ANY)) }));
+  const pool = sr === 'ss' ? SEL_SS : SEL_ANY;
+  forms.push(form(`mov ${sr}, r/m16 (reg)`, `mov ${sr}, {r16:s}`, { ...seg, setup: (ctx) => ctx.setReg(ctx.tags.get('s'), selector(ctx, pool) & 0xffff) }));
+  forms.push(form(`mov ${sr}, r/m16 (mem)`, `mov ${sr}, {m16}`, { ...seg, setup: (ctx) => ctx.poke(ctx.memAddr, 2, ctx.pick(pool)) }));
+  forms.push(form(`pop ${sr}`, `pop ${sr}`, { ...seg, setup: (ctx) => ctx.poke(LAYOUT.stackTop, 4, selector(ctx, pool)) }));
+  forms.push(form(`pop ${sr} (66)`, `o16 pop ${sr}`, { ...seg, setup: (ctx) => ctx.poke(LAYOUT.stackTop, 4, selector(ctx, pool)) }));
 }
 forms.push(form('mov cs, r16 (#UD)', 'db 0x8e, 0xc8 ; mov cs, ax', { faults: 'always' }));
 forms.push(form('mov sreg6, r16 (#UD)', 'db 0x8e, 0xf0 ; mov sreg6, ax', { faults: 'always' }));
