@@ -8,6 +8,7 @@ import { ACC_EXEC } from './paging';
 import { TLB_MMIO } from './tlb';
 import { decode } from './decoder';
 import { OpFlag } from './opcodes';
+import { classify } from './fastpath';
 
 export interface Block {
   insns: Insn[];
@@ -96,6 +97,7 @@ export class CodeCache {
       if (lastPhys >= 0 && (firstPhys >>> 12) !== (lastPhys >>> 12)) addRange(ranges, lastPhys & ~0xfff, lastPhys + 1);
       if (cpu.hle.has(firstPhys)) i.exec = i.inner = hleService;
       if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(firstPhys)) i.exec = hooked;
+      i.fast = i.exec === i.inner ? classify(i) : 0;
       insns.push(i);
       off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;
       if (i.entry.flags & OpFlag.EndsBlock || (lastPhys >>> 12) !== startPage) break;

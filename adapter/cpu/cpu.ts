@@ -7,6 +7,7 @@ import { ARITH, EFLAGS_FIXED1, flushFlags, IF, TF, VM, RF, AC } from './flags';
 import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
 import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
+import { runFast } from './fastpath';
 import { deliverException, deliverExternalInterrupt, deliverNmi } from './interrupts';
 import { checkInsnBreakpoint, deliverDebugTrap, guestDataAccess, DR6_BS } from './debugregs';
 
@@ -189,6 +190,10 @@ export class Cpu {
     this.deliveringVector = -1;
     this.dbPending = 0;
     this.ssShadow = false;
+    this.msrs.clear();
+    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
+    this.tscOffset = 0n;
+    this.pdpte.fill(0);
     if (this.drData) this.tlb.setGuestWatchRanges([]);
     this.drExec = this.drData = false;
     this.tlb.flushAll();
@@ -677,7 +682,8 @@ export class Cpu {
         const i = insns[k];
         this.curEip = this.eip;
         this.eip = (this.eip + i.len) & ipMask;
-        i.exec(this, i);
+        if (i.fast !== 0) runFast(this, i);
+        else i.exec(this, i);
         this.icount++;
         if (this.brk) break;
       }
@@ -720,6 +726,7 @@ export class Cpu {
       i.exec(this, i);
       this.icount++;
     } catch (e) {
+      if (e === CPU_STOP && f & RF) this.flags |= RF; // the instruction did not start: RF still applies
       this.catchFault(e);
       return;
     }

@@ -54,6 +54,11 @@ export class Insn {
   /** REP_NONE, REP_E or REP_NE. */
   rep = REP_NONE;
   lock = false;
+  /** Fast-path operation number (fastpath.ts), 0 when the instruction runs through exec. */
+  fast = 0;
+  /** Destination and source registers of a fast-path operation. */
+  fd = 0;
+  fs = 0;
   /** Physical address of the first byte (for the debugger and invalidation). */
   phys = 0;
   /** EIP (offset in CS) of the instruction when decoded. */
