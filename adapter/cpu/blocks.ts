@@ -9,6 +9,7 @@ import { TLB_MMIO } from './tlb';
 import { decode } from './decoder';
 import { OpFlag } from './opcodes';
 import { classify } from './fastpath';
+import type { BlockFn } from './jit';
 
 export interface Block {
   insns: Insn[];
@@ -19,7 +20,18 @@ export interface Block {
   pages: number[];
   /** Host-physical byte ranges [start, end) of the block's instructions, one per page touched. */
   ranges: number[];
+  /** Where it was last found by linear address (the fast lookup's tag). */
+  lin: number;
+  epoch: number;
+  code32: boolean;
+  user: boolean;
+  /** Runs through the interpreter, and the compiled form (null: not compilable; undefined: not yet). */
+  runs: number;
+  fn: BlockFn | null | undefined;
 }
+
+/** Direct-mapped lookup by linear EIP, valid until the next TLB flush (epoch). */
+const FAST_SLOTS = 4096;
 
 /** Code is tracked in 128-byte lines: a write elsewhere on a code page invalidates nothing. */
 const LINE_SHIFT = 7;
@@ -54,12 +66,30 @@ export class CodeCache {
     return page < this.codePages.length && this.codePages[page] !== 0;
   }
 
+  private readonly fast: (Block | undefined)[] = new Array(FAST_SLOTS).fill(undefined);
+
   /** The block at CS:EIP, decoding it if needed. Raises fetch faults for its first instruction. */
   lookup(): Block {
     const cpu = this.cpu;
     const eip = cpu.eip;
     if ((eip >>> 0) > (cpu.segLimit[CS] >>> 0)) cpu.gp(0);
     const lin = (cpu.segBase[CS] + eip) | 0;
+    const slot = (lin ^ (lin >>> 12)) & (FAST_SLOTS - 1);
+    const f = this.fast[slot];
+    if (f !== undefined && f.lin === lin && f.epoch === cpu.tlb.epoch && f.n > 0 && f.code32 === cpu.code32 && f.user === (cpu.cpl === 3)) return f;
+    const b = this.lookupSlow(eip, lin);
+    if (b.key >= 0) {
+      b.lin = lin;
+      b.epoch = cpu.tlb.epoch;
+      b.code32 = cpu.code32;
+      b.user = cpu.cpl === 3;
+      this.fast[slot] = b;
+    }
+    return b;
+  }
+
+  private lookupSlow(eip: number, lin: number): Block {
+    const cpu = this.cpu;
     let e = cpu.tlb.r[lin >>> 12];
     if ((e & 7) !== 1) e = cpu.translate(lin, ACC_EXEC, cpu.cpl === 3);
     if (e & TLB_MMIO) return this.decodeBlock(-1, eip); // code from MMIO: decoded every time
@@ -102,7 +132,7 @@ export class CodeCache {
       off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;
       if (i.entry.flags & OpFlag.EndsBlock || (lastPhys >>> 12) !== startPage) break;
     }
-    const b: Block = { insns, n: insns.length, key, pages, ranges };
+    const b: Block = { insns, n: insns.length, key, pages, ranges, lin: 0, epoch: -1, code32, user: false, runs: 0, fn: undefined };
     if (key >= 0) {
       this.blocks.set(key, b);
       for (const p of pages) this.markCode(p, b);
@@ -201,6 +231,7 @@ export class CodeCache {
     this.blocks.clear();
     this.byPage.clear();
     this.lines.clear();
+    this.fast.fill(undefined);
     this.codePages.fill(0);
   }
 

@@ -8,6 +8,7 @@ import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
 import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
 import { runFast } from './fastpath';
+import { compileBlock, JIT_THRESHOLD } from './jit';
 import { deliverException, deliverExternalInterrupt, deliverNmi } from './interrupts';
 import { checkInsnBreakpoint, deliverDebugTrap, guestDataAccess, DR6_BS } from './debugregs';
 
@@ -117,6 +118,8 @@ export class Cpu {
   drData = false;
   /** A software interrupt entered its handler: traps of the INT instruction resume after the IRET. */
   trapsDiscarded = false;
+  /** Runs after which a block of 32-bit code is compiled (jit.ts); Infinity interprets everything. */
+  jitThreshold = JIT_THRESHOLD;
   /** Set by anything that must end the current block early (SMC, stop requests, mode changes). */
   brk = false;
   stopRequested = false;
@@ -673,6 +676,20 @@ export class Cpu {
     }
     const insns = b.insns;
     let n = b.n;
+    // A hot block of 32-bit code runs compiled, when it runs whole from its first instruction.
+    if (b.fn === undefined && ++b.runs >= this.jitThreshold && this.code32) b.fn = compileBlock(b);
+    if (b.fn) {
+      if (!this.shadow && n <= limit - this.icount && this.eip === insns[0].eip) {
+        this.brk = false;
+        try {
+          b.fn(this, insns);
+        } catch (e) {
+          this.catchFault(e);
+        }
+        if (this.dbPending !== 0 && !this.ssShadow) this.safely(() => deliverDebugTrap(this));
+        return;
+      }
+    }
     if (n > limit - this.icount) n = limit - this.icount;
     if (this.shadow) { n = 1; this.shadow = false; this.ssShadow = false; }
     const ipMask = this.code32 ? -1 : 0xffff;

@@ -136,7 +136,15 @@ export function readDr(cpu: Cpu, n: number): number {
 }
 
 export function writeDr(cpu: Cpu, n: number, v: number): void {
-  n = checkDrAccess(cpu, n);
+  setDebugRegister(cpu, checkDrAccess(cpu, n), v);
+}
+
+/**
+ * Store DR0-3, DR6 or DR7 with the fixed bits applied and re-arm the breakpoints, without the
+ * instruction's checks (CPL, CR4.DE, DR7.GD): for the debugger and state restore.
+ */
+export function setDebugRegister(cpu: Cpu, n: number, v: number): void {
+  if (n === 4 || n === 5) n += 2;
   if (n === 6) cpu.dr[6] = DR6_FIXED1 | (v & DR6_WRITABLE);
   else if (n === 7) cpu.dr[7] = (v | DR7_FIXED1) & ~DR7_RESERVED0;
   else cpu.dr[n] = v;

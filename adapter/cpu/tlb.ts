@@ -31,6 +31,8 @@ export class Tlb {
   /** Watched linear ranges [start, end) and the pages they touch (reference counts). */
   private readonly watched = new Map<number, number>();
   private ranges: { start: number; end: number }[] = [];
+  /** Bumped by every flush: cached linear-address lookups (the block cache's) are stale after one. */
+  epoch = 0;
   /** Counters for statistics. */
   fills = 0;
   flushes = 0;
@@ -63,11 +65,13 @@ export class Tlb {
   mmioAddress(_e: number, p: number): number { return p; }
 
   flushPage(page: number): void {
+    this.epoch++;
     this.rSup[page] = this.wSup[page] = this.rUser[page] = this.wUser[page] = 0;
   }
 
   /** INVLPG-like flush of every entry (global ones too). */
   flushAll(): void {
+    this.epoch++;
     this.flushes++;
     if (this.overflow) {
       this.rSup.fill(0); this.wSup.fill(0); this.rUser.fill(0); this.wUser.fill(0);
@@ -81,6 +85,7 @@ export class Tlb {
 
   /** CR3 reload: drop every entry that is not global. */
   flushNonGlobal(): void {
+    this.epoch++;
     this.flushes++;
     if (this.overflow) { this.flushAll(); return; }
     const l = this.list;

@@ -36,6 +36,9 @@ interface VectorFile {
   selectors: Record<string, SelectorInfo>; layout: Layout; forms: Form[];
 }
 
+/** Every vector runs through the block compiler as well as the interpreter: DIFF_JIT=0 interprets only. */
+const JIT_THRESHOLD = process.env.DIFF_JIT === '0' ? Infinity : 1;
+
 const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
 const DIR = process.env.VECTORS_DIR ? resolve(process.env.VECTORS_DIR) : join(here, 'vectors');
 const ONLY_FAMILIES = process.env.DIFF_FAMILY ? process.env.DIFF_FAMILY.split(',') : null;
@@ -65,7 +68,7 @@ function writeDescriptor(mem: Uint8Array, addr: number, base: number, info: Sele
 }
 
 function makeBench(v: VectorFile): Bench {
-  const f = makeFlatCpu({ ram: RAM, cpl: 3 });
+  const f = makeFlatCpu({ ram: RAM, cpl: 3, jitThreshold: JIT_THRESHOLD });
   const { cpu, mem } = f;
   const dv = new DataView(mem.buffer, mem.byteOffset);
   for (const [sel, info] of Object.entries(v.selectors)) {

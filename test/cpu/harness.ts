@@ -31,6 +31,8 @@ export interface FlatCpuOptions {
   cpl?: 0 | 3;
   /** Where the GDT is built in guest memory. */
   gdtBase?: number;
+  /** Runs before a block is compiled (1: compile every block on first use; Infinity: interpret only). */
+  jitThreshold?: number;
 }
 
 const nullHost = (): CpuHost => ({
@@ -55,6 +57,7 @@ export function makeFlatCpu(opts: FlatCpuOptions = {}): FlatCpu {
   const gdtBase = opts.gdtBase ?? ram - 0x1000;
   const mem = new Uint8Array(ram);
   const cpu = new Cpu(nullHost(), mem, ram);
+  if (opts.jitThreshold !== undefined) cpu.jitThreshold = opts.jitThreshold;
   const dv = new DataView(mem.buffer);
   // GDT: 0x08 ring-0 code, 0x10 ring-0 data, 0x23 ring-3 code, 0x2b ring-3 data, 0x63 ring-3 data (GS).
   const entries: [number, [number, number]][] = [

@@ -22,6 +22,20 @@ const CMP = 7, TEST = 8;
 export function maskOf(size: number): number { return size === 1 ? 0xff : size === 2 ? 0xffff : -1; }
 export function signOf(size: number): number { return size === 1 ? 0x80 : size === 2 ? 0x8000 : S32; }
 
+/**
+ * Before the read of a read-modify-write: the destination must be writable, so that a page or segment
+ * fault reports a write (a not-present page gives #PF with W=1, as on hardware). The write TLB hit is
+ * the fast path; anything else goes through probeWrite (segment checks, page walk).
+ */
+export function rmwCheck(c: Cpu, seg: number, off: number, size: number): void {
+  const o = off >>> 0;
+  if (o >= c.segWLo[seg] && o + size - 1 <= c.segWHi[seg]) {
+    const lin = (c.segBase[seg] + off) | 0;
+    if ((c.tlb.w[lin >>> 12] & 3) === 1 && (lin & 0xfff) <= 0x1000 - size) return;
+  }
+  c.probeWrite(seg, off, size);
+}
+
 /** Cache of specialised handlers by a descriptive key. */
 const cache = new Map<string, Handler>();
 function once(key: string, make: () => Handler): Handler {
@@ -100,12 +114,14 @@ function alu32(op: number, form: number): Handler {
     };
     case MR: return (c, i) => {
       const seg = i.seg, ea = i.ea(c, i);
+      if (w) rmwCheck(c, seg, ea, 4);
       const a = c.read32(seg, ea), b = c.r32[i.reg], r = calc(c, op, a, b, -1);
       if (w) c.write32(seg, ea, r);
       flags(c, op, r, a, b, -1, S32);
     };
     default: return (c, i) => {
       const seg = i.seg, ea = i.ea(c, i);
+      if (w) rmwCheck(c, seg, ea, 4);
       const a = c.read32(seg, ea), b = i.imm, r = calc(c, op, a, b, -1);
       if (w) c.write32(seg, ea, r);
       flags(c, op, r, a, b, -1, S32);
@@ -144,12 +160,14 @@ function aluN(op: number, form: number, n: number): Handler {
     };
     case MR: return (c, i) => {
       const seg = i.seg, ea = i.ea(c, i);
+      if (w) rmwCheck(c, seg, ea, n);
       const a = c.readN(seg, ea, n), b = getReg(c, i.reg, n), r = calc(c, op, a, b, m);
       if (w) c.writeN(seg, ea, n, r);
       flags(c, op, r, a, b, m, s);
     };
     default: return (c, i) => {
       const seg = i.seg, ea = i.ea(c, i);
+      if (w) rmwCheck(c, seg, ea, n);
       const a = c.readN(seg, ea, n), b = i.imm, r = calc(c, op, a, b, m);
       if (w) c.writeN(seg, ea, n, r);
       flags(c, op, r, a, b, m, s);
@@ -178,7 +196,9 @@ function incdec(dec: boolean, i: Insn): Handler {
   const form = spec[0] !== 'E' ? 'g' : i.mem ? 'm' : 'e';
   return once(`incdec/${dec}/${n}/${form}`, () => {
     if (form === 'm') return (c, i) => {
-      const seg = i.seg, ea = i.ea(c, i), a = c.readN(seg, ea, n), r = (a + d) & m;
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const a = c.readN(seg, ea, n), r = (a + d) & m;
       c.writeN(seg, ea, n, r);
       incdecFlags(c, dec, r, a, m, s);
     };
@@ -202,9 +222,16 @@ function notneg(neg: boolean, i: Insn): Handler {
   const n = operandSize(i.entry.operands[0], i), m = maskOf(n), s = signOf(n);
   return once(`notneg/${neg}/${n}/${i.mem}`, () => {
     if (i.mem) return (c, i) => {
-      const seg = i.seg, ea = i.ea(c, i), a = c.readN(seg, ea, n), r = (neg ? -a : ~a) & m;
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const a = c.readN(seg, ea, n), r = (neg ? -a : ~a) & m;
       c.writeN(seg, ea, n, r);
       if (neg) flags(c, 5, r, 0, a, m, s);
+    };
+    if (n === 4) return (c, i) => {
+      const a = c.r32[i.rm], r = neg ? -a | 0 : ~a;
+      c.r32[i.rm] = r;
+      if (neg) flags(c, 5, r, 0, a, -1, S32);
     };
     return (c, i) => {
       const a = getReg(c, i.rm, n), r = (neg ? -a : ~a) & m;
@@ -220,7 +247,9 @@ function xadd(i: Insn): Handler {
   const n = operandSize(i.entry.operands[0], i), m = maskOf(n), s = signOf(n);
   return once(`xadd/${n}/${i.mem}`, () => {
     if (i.mem) return (c, i) => {
-      const seg = i.seg, ea = i.ea(c, i), a = c.readN(seg, ea, n), b = getReg(c, i.reg, n), r = (a + b) & m;
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const a = c.readN(seg, ea, n), b = getReg(c, i.reg, n), r = (a + b) & m;
       c.writeN(seg, ea, n, r);
       setReg(c, i.reg, n, a);
       flags(c, 0, r, a, b, m, s);
@@ -239,7 +268,9 @@ function cmpxchg(i: Insn): Handler {
   const n = operandSize(i.entry.operands[0], i), m = maskOf(n), s = signOf(n);
   return once(`cmpxchg/${n}/${i.mem}`, () => {
     if (i.mem) return (c, i) => {
-      const seg = i.seg, ea = i.ea(c, i), d = c.readN(seg, ea, n), acc = getReg(c, 0, n);
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const d = c.readN(seg, ea, n), acc = getReg(c, 0, n);
       const eq = acc === d;
       // The destination is written either way (with its own value when unequal), as the SDM says.
       c.writeN(seg, ea, n, eq ? getReg(c, i.reg, n) : d);
@@ -258,9 +289,9 @@ function cmpxchg(i: Insn): Handler {
 function cmpxchg8b(c: Cpu, i: Insn): void {
   if (!i.mem) c.ud();
   const seg = i.seg, ea = i.ea(c, i), ea4 = i.a32 ? (ea + 4) | 0 : (ea + 4) & 0xffff;
+  rmwCheck(c, seg, ea, 4);
+  rmwCheck(c, seg, ea4, 4);
   const lo = c.read32(seg, ea), hi = c.read32(seg, ea4);
-  c.probeWrite(seg, ea, 4);
-  c.probeWrite(seg, ea4, 4);
   if (lo === c.r32[0] && hi === c.r32[2]) {
     c.write32(seg, ea, c.r32[3]);
     c.write32(seg, ea4, c.r32[1]);

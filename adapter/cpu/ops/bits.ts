@@ -8,6 +8,7 @@ import type { Factory } from './index';
 import { CF, ZF, setFlagBits, testCond } from '../flags';
 import { operandSize } from '../opcodes';
 import { getReg, setReg } from './operands';
+import { rmwCheck } from './alu';
 
 const cache = new Map<string, Handler>();
 function once(key: string, make: () => Handler): Handler {
@@ -48,6 +49,7 @@ function btHandler(i: Insn): Handler {
         ea = i.a32 ? (ea + disp) | 0 : (ea + disp) & 0xffff;
         b = off & (bits - 1);
       }
+      if (op !== 0) rmwCheck(c, seg, ea, n);
       const v = c.readN(seg, ea, n);
       if (op !== 0) c.writeN(seg, ea, n, btOp(op, v, b) & m);
       setFlagBits(c, CF, (v >>> b) & 1);

@@ -8,6 +8,7 @@ import type { Factory } from './index';
 import { AF, CF, PF, SF, ZF, setFlagBits } from '../flags';
 import { operandSize } from '../opcodes';
 import { getReg, setReg } from './operands';
+import { rmwCheck } from './alu';
 import { loadDataSeg } from '../segments';
 
 const cache = new Map<string, Handler>();
@@ -119,7 +120,9 @@ function xchgHandler(i: Insn): Handler {
   }
   return once(`xchg/${n}/${i.mem}`, () => {
     if (i.mem) return (c, i) => {
-      const seg = i.seg, ea = i.ea(c, i), v = c.readN(seg, ea, n);
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const v = c.readN(seg, ea, n);
       c.writeN(seg, ea, n, getReg(c, i.reg, n));
       setReg(c, i.reg, n, v);
     };

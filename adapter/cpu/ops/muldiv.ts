@@ -82,7 +82,7 @@ function imulHandler(i: Insn): Handler {
   const sub = i.entry.sub;
   const n = operandSize(i.entry.operands[0], i);
   if (sub === 0) {
-    return once(`imul1/${n}`, () => (c, i) => mul1(c, i, n, true));
+    return once(`imul-one/${n}`, () => (c, i) => mul1(c, i, n, true));
   }
   // 0FAF: G = G * E; 69/6B: G = E * imm.
   return once(`imul${sub}/${n}/${i.mem}`, () => {

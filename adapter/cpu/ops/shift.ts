@@ -9,7 +9,7 @@ import type { Factory } from './index';
 import { CF, OF, getCF, setFlagBits, setResultFlags } from '../flags';
 import { operandSize } from '../opcodes';
 import { getReg, setReg } from './operands';
-import { maskOf } from './alu';
+import { maskOf, rmwCheck } from './alu';
 
 const cache = new Map<string, Handler>();
 function once(key: string, make: () => Handler): Handler {
@@ -108,10 +108,13 @@ function shiftHandler(i: Insn): Handler {
   const n = operandSize(i.entry.operands[0], i), bits = n * 8, m = maskOf(n);
   const src = countSource(i.entry.operands[1]);
   return once(`shift/${kind}/${n}/${src}/${i.mem}`, () => {
+    // Memory forms access the operand as a read-modify-write even when the count is zero.
     if (i.mem) return (c, i) => {
-      const cnt = count(c, i, src);
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const v = c.readN(seg, ea, n), cnt = count(c, i, src);
       if (cnt === 0) return;
-      const seg = i.seg, ea = i.ea(c, i), v = c.readN(seg, ea, n), r = shiftCalc(c, kind, v, cnt, bits, m);
+      const r = shiftCalc(c, kind, v, cnt, bits, m);
       c.writeN(seg, ea, n, r);
       shiftFlags(c, kind, v, cnt, r, bits, n);
     };
@@ -168,9 +171,10 @@ function shxdHandler(left: boolean, i: Insn): Handler {
   const src = countSource(i.entry.operands[2]);
   return once(`shxd/${left}/${n}/${src}/${i.mem}`, () => {
     if (i.mem) return (c, i) => {
-      const cnt = count(c, i, src);
+      const seg = i.seg, ea = i.ea(c, i);
+      rmwCheck(c, seg, ea, n);
+      const d = c.readN(seg, ea, n), cnt = count(c, i, src);
       if (cnt === 0) return;
-      const seg = i.seg, ea = i.ea(c, i), d = c.readN(seg, ea, n);
       const r = doubleShift(left, d, getReg(c, i.reg, n), cnt, bits), cf = dblCF;
       c.writeN(seg, ea, n, r);
       shxdFlags(c, d, r, cf, n, top);

@@ -12,7 +12,8 @@ import { ARITH, DF, LZ_SUB } from '../flags';
 import { getReg, setReg } from './operands';
 import { maskOf, signOf } from './alu';
 
-const REP_CHUNK = 4096;
+/** Elements one execution of a REP instruction handles before it yields (and restarts at itself). */
+const REP_CHUNK = 16384;
 
 const cache = new Map<string, Handler>();
 function once(key: string, make: () => Handler): Handler {
@@ -39,6 +40,35 @@ function setDI(c: Cpu, a32: boolean, v: number): void { if (a32) c.r32[7] = v; e
 function getCX(c: Cpu, a32: boolean): number { return a32 ? c.r32[1] >>> 0 : c.r16[2]; }
 function setCX(c: Cpu, a32: boolean, v: number): void { if (a32) c.r32[1] = v; else c.r16[2] = v; }
 
+/** Host-physical source and destination of the last bulkRoom answer. */
+let bulkSrc = 0, bulkDst = 0;
+/**
+ * Forward REP MOVS/STOS in bulk: how many elements (at most max) can go at once, with source and
+ * destination each inside one page whose TLB entry is on the fast path (RAM, not code, not watched,
+ * no alignment checking) and inside the segment limits. seg < 0: no source (STOS). 0: take the
+ * element-by-element path (which also fills the TLB for the next try).
+ */
+function bulkRoom(c: Cpu, seg: number, si: number, di: number, n: number, max: number, a32: boolean): number {
+  let k = max, room: number;
+  const linD = (c.segBase[ES] + di) | 0, ed = c.tlb.w[linD >>> 12];
+  if ((ed & 3) !== 1) return 0;
+  room = (0x1000 - (linD & 0xfff)) / n | 0;
+  if (room < k) k = room;
+  if (!a32 && (0x10000 - di) / n < k) k = (0x10000 - di) / n | 0;
+  if (seg >= 0) {
+    const linS = (c.segBase[seg] + si) | 0, es = c.tlb.r[linS >>> 12];
+    if ((es & 3) !== 1) return 0;
+    room = (0x1000 - (linS & 0xfff)) / n | 0;
+    if (room < k) k = room;
+    if (!a32 && (0x10000 - si) / n < k) k = (0x10000 - si) / n | 0;
+    if (k <= 0 || (si >>> 0) < c.segRLo[seg] || (si >>> 0) + k * n - 1 > c.segRHi[seg]) return 0;
+    bulkSrc = (es & ~0xfff) | (linS & 0xfff);
+  }
+  if (k <= 0 || (di >>> 0) < c.segWLo[ES] || (di >>> 0) + k * n - 1 > c.segWHi[ES]) return 0;
+  bulkDst = (ed & ~0xfff) | (linD & 0xfff);
+  return k;
+}
+
 function movs(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
   const step = c.flags & DF ? -n : n, am = a32 ? -1 : 0xffff, seg = i.seg;
   let si = getSI(c, a32), di = getDI(c, a32);
@@ -50,14 +80,32 @@ function movs(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
   }
   let cnt = getCX(c, a32), budget = REP_CHUNK;
   try {
-    while (cnt !== 0 && budget-- !== 0) {
+    while (cnt !== 0 && budget > 0) {
+      if (step > 0 && cnt >= 8) {
+        const k = bulkRoom(c, seg, si, di, n, cnt < budget ? cnt : budget, a32), bytes = k * n;
+        // A destination that overlaps the source from above must repeat bytes as the element loop
+        // does; copyWithin would move them instead.
+        if (k > 0 && (bulkDst <= bulkSrc || bulkDst >= bulkSrc + bytes)) {
+          c.mem.copyWithin(bulkDst, bulkSrc, bulkSrc + bytes);
+          si = (si + bytes) & am; di = (di + bytes) & am; cnt -= k; budget -= k;
+          continue;
+        }
+      }
       c.writeN(ES, di, n, c.readN(seg, si, n));
-      si = (si + step) & am; di = (di + step) & am; cnt--;
+      si = (si + step) & am; di = (di + step) & am; cnt--; budget--;
     }
   } finally {
     setSI(c, a32, si); setDI(c, a32, di); setCX(c, a32, cnt);
   }
   if (cnt !== 0) yieldRep(c);
+}
+
+/** Fill k elements of n bytes with v at host-physical p. */
+function bulkFill(c: Cpu, p: number, k: number, n: number, v: number): void {
+  if (n === 1) c.mem.fill(v, p, p + k);
+  else if (n === 2 && (p & 1) === 0) c.mem16.fill(v, p >>> 1, (p >>> 1) + k);
+  else if (n === 4 && (p & 3) === 0) c.mem32.fill(v, p >>> 2, (p >>> 2) + k);
+  else for (let j = 0; j < k; j++) { if (n === 2) c.dv.setUint16(p + 2 * j, v, true); else c.dv.setInt32(p + 4 * j, v, true); }
 }
 
 function stos(c: Cpu, _i: Insn, n: number, a32: boolean, rep: boolean): void {
@@ -70,9 +118,17 @@ function stos(c: Cpu, _i: Insn, n: number, a32: boolean, rep: boolean): void {
   }
   let cnt = getCX(c, a32), budget = REP_CHUNK;
   try {
-    while (cnt !== 0 && budget-- !== 0) {
+    while (cnt !== 0 && budget > 0) {
+      if (step > 0 && cnt >= 8) {
+        const k = bulkRoom(c, -1, 0, di, n, cnt < budget ? cnt : budget, a32);
+        if (k > 0) {
+          bulkFill(c, bulkDst, k, n, v);
+          di = (di + k * n) & am; cnt -= k; budget -= k;
+          continue;
+        }
+      }
       c.writeN(ES, di, n, v);
-      di = (di + step) & am; cnt--;
+      di = (di + step) & am; cnt--; budget--;
     }
   } finally {
     setDI(c, a32, di); setCX(c, a32, cnt);
