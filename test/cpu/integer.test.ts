@@ -4,11 +4,9 @@
 // Code bytes were assembled with nasm (the source is beside each).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-// The handler registry first: importing the CPU first trips an import cycle through ops/control.ts.
-import '../../adapter/cpu/ops/index';
 import { makeFlatCpu, type FlatCpu } from './harness';
-import { FS } from '../../adapter/cpu/insn';
-import { AR_P, AR_S, AR_DB, AR_G, AR_DPL_SHIFT } from '../../adapter/cpu/cpu';
+import { ES, CS, SS, DS, FS, GS } from '../../adapter/cpu/insn';
+import { AR_P, AR_S, AR_DB, AR_G, AR_DPL_SHIFT, CR0_ET } from '../../adapter/cpu/cpu';
 
 const CF = 0x1, ZF = 0x40, SF = 0x80, AF = 0x10, OF = 0x800, DF = 0x400;
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
@@ -113,6 +111,21 @@ test('REP MOVSB copies forwards and backwards, including runs longer than one sl
   run(f, 'fdf3a4', { regs: { [ESI]: DATA + 9, [EDI]: DATA + 0x20009, [ECX]: 10 } }); // std ; rep movsb
   assert.deepEqual(Array.from(f.readMem(DATA + 0x20000, 10)), src.slice(0, 10));
   assert.deepEqual([f.getRegs()[ESI], f.getRegs()[EDI]], [DATA - 1, DATA + 0x1ffff]);
+});
+
+test('REP MOVS/STOS in bulk: overlapping copies repeat bytes, unaligned runs cross pages', () => {
+  const f = cpu();
+  f.writeMem(DATA, [7, 8, 9]);
+  run(f, 'fcf3a4', { regs: { [ESI]: DATA, [EDI]: DATA + 1, [ECX]: 100 } }); // dst = src + 1: a byte fill
+  assert.deepEqual(Array.from(f.readMem(DATA, 101)), new Array(101).fill(7));
+  run(f, 'f366ab', { regs: { [EAX]: 0xbeef, [EDI]: DATA + 0xfff, [ECX]: 3000 } }); // rep stosw at an odd address
+  const words = new DataView(f.readMem(DATA + 0xfff, 6000).buffer);
+  assert.ok(Array.from({ length: 3000 }, (_, k) => words.getUint16(2 * k, true)).every((w) => w === 0xbeef));
+  const src = Array.from({ length: 20000 }, (_, k) => (k * 13 + 5) & 0xff);
+  f.writeMem(DATA + 0x10010, src);
+  run(f, 'fcf3a5', { regs: { [ESI]: DATA + 0x10010, [EDI]: DATA + 0x23003, [ECX]: 5000 } }); // rep movsd
+  assert.deepEqual(Array.from(f.readMem(DATA + 0x23003, 20000)), src);
+  assert.deepEqual([f.getRegs()[ECX], f.getRegs()[EDI]], [0, DATA + 0x23003 + 20000]);
 });
 
 test('REP STOSD, REPE CMPSB and REPNE SCASB stop where the SDM says', () => {
@@ -242,4 +255,53 @@ test('REP MOVSB that faults part way leaves ECX/ESI/EDI at the faulting element'
   // copy 32 bytes to RO-16: the first 16 land, the 17th faults
   assert.equal(run(f, 'fcf3a4', { regs: { [ESI]: DATA, [EDI]: RO - 16, [ECX]: 32 }, eflags: 0x202 | DF }), 14);
   assert.deepEqual([f.getRegs()[ECX], f.getRegs()[ESI], f.getRegs()[EDI]], [16, DATA + 16, RO]);
+});
+
+/** A CPU in real mode: CS=0 (code at CODE), SS=0x1000 with SP=0x100, DS=0x2000, ES=0x3000. */
+function realCpu(): FlatCpu {
+  const f = makeFlatCpu();
+  const c = f.cpu;
+  c.cr0 = CR0_ET;
+  c.cpl = 0;
+  c.setEflags(0x2);
+  const sel = [0x3000, 0, 0x1000, 0x2000, 0, 0];
+  for (const s of [ES, CS, SS, DS, FS, GS]) c.loadSegCache(s, sel[s], sel[s] << 4, 0xffff, AR_P | AR_S | (s === CS ? 0xb : 3));
+  c.updateMode();
+  return f;
+}
+function run16(f: FlatCpu, code: string, regs: Record<number, number>): number | null {
+  const bytes = hex(code);
+  f.writeMem(CODE, [...bytes, 0x90]);
+  const r = [0, 0, 0, 0, 0x100, 0, 0, 0];
+  for (const [k, v] of Object.entries(regs)) r[Number(k)] = v;
+  f.setRegs(r);
+  return f.run(CODE, CODE + bytes.length).fault;
+}
+
+test('real mode: 16-bit pushes and pops, ENTER/LEAVE, LES, MOV DS and SI wrapping at 64 KiB', () => {
+  const f = realCpu();
+  run16(f, '506834125b59', { [EAX]: 0xabcd }); // push ax ; push word 0x1234 ; pop bx ; pop cx
+  assert.deepEqual([f.getRegs()[EBX], f.getRegs()[ECX], f.getRegs()[ESP]], [0x1234, 0xabcd, 0x100]);
+  assert.equal(u32(f, 0x10000 + 0xfc) >>> 16, 0xabcd, 'SS base 0x10000');
+  run16(f, '666844332211665a', {}); // push dword 0x11223344 ; pop edx (66 prefixes)
+  assert.deepEqual([f.getRegs()[EDX], f.getRegs()[ESP]], [0x11223344, 0x100]);
+  f.writeMem(0x10000 + 0x7e, [0x22, 0x11]);
+  run16(f, 'c8040002', { [EBP]: 0x80 }); // enter 4, 2
+  assert.deepEqual([f.getRegs()[EBP], f.getRegs()[ESP]], [0xfe, 0xf6]);
+  assert.deepEqual(Array.from(f.readMem(0x10000 + 0xfa, 6)), [0xfe, 0, 0x22, 0x11, 0x80, 0]);
+  run16(f, 'c9', { [EBP]: 0xfe, [ESP]: 0xf6 }); // leave
+  assert.deepEqual([f.getRegs()[EBP], f.getRegs()[ESP]], [0x80, 0x100]);
+  f.writeMem(0x20010, [0x78, 0x56, 0x00, 0x40]);
+  run16(f, 'c437', { [EBX]: 0x10 }); // les si, [bx]
+  assert.deepEqual([f.getRegs()[ESI], f.cpu.segSel[ES], f.cpu.segBase[ES]], [0x5678, 0x4000, 0x40000]);
+  f.writeMem(0x50010, [0x99]);
+  run16(f, '8ed8a01000', { [EAX]: 0x5000 }); // mov ds, ax ; mov al, [0x10]
+  assert.equal(f.getRegs()[EAX], 0x5099);
+  f.cpu.loadSegCache(DS, 0x2000, 0x20000, 0xffff, AR_P | AR_S | 3);
+  f.cpu.loadSegCache(ES, 0x3000, 0x30000, 0xffff, AR_P | AR_S | 3);
+  f.writeMem(0x2fffe, [1, 2]);
+  f.writeMem(0x20000, [3, 4]);
+  run16(f, 'f3a4', { [ESI]: 0xfffe, [EDI]: 0x100, [ECX]: 4 }); // rep movsb
+  assert.deepEqual(Array.from(f.readMem(0x30100, 4)), [1, 2, 3, 4]);
+  assert.equal(f.getRegs()[ESI], 2);
 });

@@ -402,3 +402,32 @@ org ${CODE}
   assert.equal(g.cpu.r32[2] >>> 0, 0xbbbbbbbb, 'MOV CR3 does');
   void GDT; void TSS;
 });
+
+test('I/O breakpoint (CR4.DE, R/W = 10): OUT to the port traps after the instruction', opts, () => {
+  const g = new Guest();
+  g.flatGdt();
+  const a = assemble(`bits 32
+org ${CODE}
+    mov eax, 8            ; CR4.DE
+    mov cr4, eax
+    mov eax, 0xe9
+    mov dr2, eax
+    mov eax, 0x02000020   ; L2, R/W2 = 10 (I/O), LEN2 = 00
+    mov dr7, eax
+    mov al, 'x'
+    out 0x80, al          ; another port: no trap
+    out 0xe9, al
+after: nop
+    hlt
+    at 0x80
+    mov edx, [esp]
+    mov edi, dr6
+    iretd`);
+  g.load(CODE, a.bytes);
+  g.entry(IDT, 1, gate(K_CODE, CODE + 0x80, 0xe, 0));
+  g.protectedMode(CODE, 0, 0x8000);
+  assert.equal(g.run(), 'halt');
+  assert.equal(g.text(), 'x');
+  assert.equal(g.cpu.r32[2], a.labels.after, 'trap after the OUT');
+  assert.equal(g.cpu.r32[7] & 0xf, 4, 'B2');
+});

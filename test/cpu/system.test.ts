@@ -499,3 +499,41 @@ org ${CODE}
   assert.equal(g.r32(0x700), 1);
   assert.equal(g.cpu.nmiBlocked, false, 'IRET unblocked NMIs');
 });
+
+test('unreal mode: a 4 GiB DS limit loaded in protected mode survives the return to real mode', opts, () => {
+  const g = new Guest();
+  g.flatGdt();
+  g.load(0x7c00, asm(`bits 16
+org 0x7c00
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+    mov eax, cr0
+    or al, 1
+    mov cr0, eax
+    jmp ${K_CODE - 0}:pm
+bits 32
+pm: mov ax, ${K_DATA}
+    mov ds, ax
+    mov eax, cr0
+    and al, ~1
+    mov cr0, eax
+    jmp 0:rm
+bits 16
+rm: xor ax, ax
+    mov ds, ax
+    mov dword [dword 0x200000], 0x600df00d
+    mov ebx, [dword 0x200000]
+    mov ax, 0x1234
+    mov es, ax
+    mov cx, [es:0xfffe]          ; ES keeps its 64 KiB real-mode limit
+    hlt`));
+  g.realMode(0x7c00);
+  // K_CODE is a 32-bit flat segment: the JMP to pm lands in 32-bit code
+  assert.equal(g.run(), 'halt');
+  assert.equal(g.cpu.r32[3] >>> 0, 0x600df00d, 'DS reaches 2 MiB in real mode');
+  assert.equal(g.r32(0x200000) >>> 0, 0x600df00d);
+  assert.equal(g.cpu.isProtected(), false);
+});
