@@ -88,6 +88,17 @@ export class CodeCache {
     return b;
   }
 
+  /** The compiled block at CS:EIP if the fast table has it and it fits in `budget` instructions. */
+  nextCompiled(budget: number): Block | undefined {
+    const cpu = this.cpu;
+    const eip = cpu.eip;
+    const lin = (cpu.segBase[CS] + eip) | 0;
+    const f = this.fast[(lin ^ (lin >>> 12)) & (FAST_SLOTS - 1)];
+    if (f === undefined || f.lin !== lin || f.epoch !== cpu.tlb.epoch || !f.fn || f.n === 0 || f.n > budget) return undefined;
+    if (f.code32 !== cpu.code32 || f.user !== (cpu.cpl === 3) || f.insns[0].eip !== eip || (eip >>> 0) > (cpu.segLimit[CS] >>> 0)) return undefined;
+    return f;
+  }
+
   private lookupSlow(eip: number, lin: number): Block {
     const cpu = this.cpu;
     let e = cpu.tlb.r[lin >>> 12];

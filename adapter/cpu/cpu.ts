@@ -143,6 +143,8 @@ export class Cpu {
   ramSize: number;
   /** Guest-physical address mask: bit 20 cleared while the A20 gate is off. */
   a20Mask = -1;
+  /** gpaToHpa is the identity over RAM (no EPT): page walks read tables directly. Whoever replaces gpaToHpa clears it. */
+  gpaIdentity = false;
   /** Guest-physical -> host-physical; -1 for MMIO/unbacked. The hypervisor replaces it (EPT). */
   gpaToHpa: (gpa: number, access: number) => number;
   readonly tlb = new Tlb();
@@ -165,6 +167,7 @@ export class Cpu {
     this.dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
     this.ramSize = ramSize;
     this.gpaToHpa = (gpa) => ((gpa >>> 0) < this.ramSize ? gpa : -1);
+    this.gpaIdentity = true;
     this.code = new CodeCache(this);
     this.reset();
   }
@@ -479,9 +482,9 @@ export class Cpu {
   /** Access host-physical p; entries flagged MMIO carry the guest-physical page in tlb.mmioGpa. */
   private physRead(p: number, size: number, e: number): number {
     if (e & TLB_SLOW && this.tlb.isMmioEntry(e)) return this.host.mmioRead(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4);
+    if (size === 4) return p & 3 ? this.dv.getInt32(p, true) : this.mem32[p >>> 2];
     if (size === 1) return this.mem[p];
-    if (size === 2) return this.dv.getUint16(p, true);
-    return this.dv.getInt32(p, true);
+    return this.dv.getUint16(p, true);
   }
   private physWrite(p: number, size: number, v: number, e: number): void {
     if (e & TLB_SLOW) {
@@ -682,7 +685,13 @@ export class Cpu {
       if (!this.shadow && n <= limit - this.icount && this.eip === insns[0].eip) {
         this.brk = false;
         try {
-          b.fn(this, insns);
+          // Chain straight into the next compiled block while nothing needs the outer loop.
+          let blk: Block | undefined = b;
+          do {
+            blk.fn!(this, blk.insns, limit);
+            if (this.brk || this.icount >= this.nextEventAt || this.shadow || this.dbPending !== 0 || this.flags & (TF | RF) || this.drExec) break;
+            blk = this.code.nextCompiled(limit - this.icount);
+          } while (blk !== undefined);
         } catch (e) {
           this.catchFault(e);
         }

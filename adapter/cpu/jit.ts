@@ -11,7 +11,8 @@ import type { Block } from './blocks';
 import { classify } from './fastpath';
 import { getCF, testCond, CF, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC } from './flags';
 
-export type BlockFn = (c: Cpu, ins: Insn[]) => void;
+/** A compiled block; `limit` is the icount the run may not pass (a self-loop iterates until then). */
+export type BlockFn = (c: Cpu, ins: Insn[], limit: number) => void;
 export const JIT_THRESHOLD = 40;
 
 /** Helpers the generated code calls (passed in, since generated code cannot import). */
@@ -39,7 +40,12 @@ export function compileBlock(b: Block): BlockFn | null {
   for (let k = 0; k < n; k++) if (ins[k].fast !== 0) fastCount++;
   if (fastCount === 0) return null;
 
-  const out: string[] = ['const r = c.r32; const base = c.icount; let fa = 0, fb = 0, fr = 0, fcf = 0, t = 0;'];
+  const out: string[] = ['const r = c.r32; let base = c.icount; let fa = 0, fb = 0, fr = 0, fcf = 0, t = 0;'];
+  // A block that ends by jumping back to its own start is a loop: iterate inside the function.
+  const lastIns = ins[n - 1];
+  const lastName = lastIns.fast !== 0 ? FAST_NAMES[lastIns.fast] : '';
+  const loop = /^(jcc|jz|jnz|jmp)$/.test(lastName) && ((lastIns.eip + lastIns.len + lastIns.imm) | 0) === ins[0].eip;
+  if (loop) out.push('for (;;) {');
   const st: FlagState = { local: false, op: 0, cfLocal: false, dirty: false };
 
   const sync = () => {
@@ -120,7 +126,12 @@ export function compileBlock(b: Block): BlockFn | null {
         // Always last in a block.
         const name = opName(i);
         const target = (next + imm) | 0;
-        if (name === 'jmp') { sync(); out.push(jump(i, k, `${target}`)); break; }
+        if (name === 'jmp') {
+          sync();
+          if (loop) out.push(`base += ${n}; c.icount = base; if (c.brk || base + ${n} > limit || base >= c.nextEventAt) { c.eip = ${target}; return; }`, '}');
+          else out.push(jump(i, k, `${target}`));
+          break;
+        }
         if (name === 'call') {
           faultPoint(i, k);
           out.push(`if (${target >>> 0} > (c.segLimit[1] >>> 0)) c.gp(0); c.push32(${next}); c.eip = ${target};`);
@@ -132,9 +143,17 @@ export function compileBlock(b: Block): BlockFn | null {
           break;
         }
         const cc = i.entry.sub;
-        const cond = st.local ? condExpr(st, cc) : null;
+        const cond = name === 'jz' ? (st.local ? '(fr === 0)' : null) : name === 'jnz' ? (st.local ? '(fr !== 0)' : null) : st.local ? condExpr(st, cc) : null;
+        const test = cond ?? `H.testCond(c, ${name === 'jz' ? 4 : name === 'jnz' ? 5 : cc})`;
         sync();
-        out.push(`if (${cond ?? `H.testCond(c, ${cc})`}) { ${jump(i, k, `${target}`)} } else c.eip = ${next};`);
+        if (loop) {
+          // Taken: next iteration, unless the run must look at something first.
+          out.push(`if (!${test}) { c.eip = ${next}; c.icount = base + ${n}; return; }`);
+          out.push(`base += ${n}; c.icount = base; if (c.brk || base + ${n} > limit || base >= c.nextEventAt) { c.eip = ${target}; return; }`);
+          out.push('}');
+        } else {
+          out.push(`if (${test}) { ${jump(i, k, `${target}`)} } else c.eip = ${next};`);
+        }
         break;
       }
       default: {
@@ -149,10 +168,12 @@ export function compileBlock(b: Block): BlockFn | null {
     const wrote = i.fast !== 0 && /^(jcc|jz|jnz|jmp|call|ret)$/.test(opName(i));
     if (last && !wrote && i.fast !== 0) out.push(`c.eip = ${next};`);
   }
-  sync();
-  out.push(`c.icount = base + ${n};`);
+  if (!loop) {
+    sync();
+    out.push(`c.icount = base + ${n};`);
+  }
   const body = out.join('\n');
-  const make = new Function('H', `return function block(c, ins) {\n${body}\n};`) as (h: typeof H) => BlockFn;
+  const make = new Function('H', `return function block(c, ins, limit) {\n${body}\n};`) as (h: typeof H) => BlockFn;
   return make(H);
 }
 

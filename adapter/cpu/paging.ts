@@ -18,6 +18,8 @@ export const PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16;
 
 /** Physical read of a 32-bit table word at a guest-physical address. */
 function readTable32(cpu: Cpu, gpa: number): number {
+  gpa &= cpu.a20Mask;
+  if (cpu.gpaIdentity && (gpa >>> 0) < cpu.ramSize) return cpu.mem32[gpa >>> 2];
   const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, 0);
   return hpa < 0 ? cpu.host.mmioRead(gpa, 4) : cpu.dv.getInt32(hpa, true);
 }

@@ -48,12 +48,19 @@ export class Tlb {
   }
   private empty: Int32Array<ArrayBuffer> | null = null;
 
+  /** Some entry filled since the last full flush is global. */
+  private anyGlobal = false;
+  /** Pages currently in `list` (so a fill checks one byte, not four tables). */
+  private readonly listed = new Uint8Array(PAGES);
+
   fill(tbl: Int32Array, page: number, e: number): void {
-    if (this.rSup[page] === 0 && this.wSup[page] === 0 && this.rUser[page] === 0 && this.wUser[page] === 0) {
+    if (this.listed[page] === 0) {
+      this.listed[page] = 1;
       if (this.count < LIST_MAX) this.list[this.count++] = page;
       else this.overflow = true;
     }
     tbl[page] = e;
+    if (e & TLB_GLOBAL) this.anyGlobal = true;
     this.fills++;
   }
 
@@ -75,19 +82,25 @@ export class Tlb {
     this.flushes++;
     if (this.overflow) {
       this.rSup.fill(0); this.wSup.fill(0); this.rUser.fill(0); this.wUser.fill(0);
+      this.listed.fill(0);
     } else {
       const l = this.list;
-      for (let k = 0; k < this.count; k++) this.flushPage(l[k]);
+      for (let k = 0; k < this.count; k++) {
+        const p = l[k];
+        this.rSup[p] = this.wSup[p] = this.rUser[p] = this.wUser[p] = 0;
+        this.listed[p] = 0;
+      }
     }
     this.count = 0;
     this.overflow = false;
+    this.anyGlobal = false;
   }
 
   /** CR3 reload: drop every entry that is not global. */
   flushNonGlobal(): void {
     this.epoch++;
     this.flushes++;
-    if (this.overflow) { this.flushAll(); return; }
+    if (this.overflow || !this.anyGlobal) { this.flushAll(); return; }
     const l = this.list;
     let keep = 0;
     for (let k = 0; k < this.count; k++) {
@@ -100,7 +113,8 @@ export class Tlb {
         if (!(this.wUser[p] & TLB_GLOBAL)) this.wUser[p] = 0;
         l[keep++] = p;
       } else {
-        this.flushPage(p);
+        this.rSup[p] = this.wSup[p] = this.rUser[p] = this.wUser[p] = 0;
+        this.listed[p] = 0;
       }
     }
     this.count = keep;
