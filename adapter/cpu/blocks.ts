@@ -141,7 +141,14 @@ export class CodeCache {
       i.fast = i.exec === i.inner ? classify(i) : 0;
       insns.push(i);
       off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;
-      if (i.entry.flags & OpFlag.EndsBlock || (lastPhys >>> 12) !== startPage) break;
+      if ((lastPhys >>> 12) !== startPage) break;
+      if (i.entry.flags & OpFlag.EndsBlock) {
+        // A direct CALL or JMP to a forward address on the same page continues the block at its target
+        // (the handler sets EIP there, so the next record is the right one); anything else ends it.
+        const t = followTarget(cpu, i, off, insns);
+        if (t < 0) break;
+        off = t;
+      }
     }
     const b: Block = { insns, n: insns.length, key, pages, ranges, lin: 0, epoch: -1, code32, user: false, runs: 0, fn: undefined };
     if (key >= 0) {
@@ -254,4 +261,17 @@ function addRange(ranges: number[], start: number, end: number): void {
   const n = ranges.length;
   if (n >= 2 && ranges[n - 1] === start) ranges[n - 1] = end;
   else ranges.push(start, end);
+}
+
+/** Target of a direct near CALL/JMP that the block may continue at, or -1. */
+function followTarget(cpu: Cpu, i: Insn, next: number, insns: Insn[]): number {
+  if (i.fast === 0 || i.osize !== 4 || !cpu.code32) return -1;
+  const key = i.entry.handler, op0 = i.entry.operands[0];
+  if (!((key === 'call' && op0 === 'Jz') || (key === 'jmp' && (op0 === 'Jz' || op0 === 'Jb')))) return -1;
+  const t = (next + i.imm) | 0;
+  if ((t >>> 0) > (cpu.segLimit[CS] >>> 0)) return -1;
+  // Same linear page as the instruction, and not back into the block (that is a loop).
+  if (((cpu.segBase[CS] + t) >>> 12) !== ((cpu.segBase[CS] + i.eip) >>> 12)) return -1;
+  for (const x of insns) if (x.eip === t) return -1;
+  return t;
 }

@@ -123,10 +123,11 @@ export function compileBlock(b: Block): BlockFn | null {
       case 'push': faultPoint(i, k); out.push(`c.push32(${R(i.fs)});`); brkCheck(out, k, next); break;
       case 'pop': faultPoint(i, k); out.push(`t = c.pop32(); ${R(i.fd)} = t;`); brkCheck(out, k, next); break;
       case 'jcc': case 'jz': case 'jnz': case 'jmp': case 'call': case 'ret': {
-        // Always last in a block.
+        // Last in a block, except a direct CALL/JMP the block follows to its target.
         const name = opName(i);
         const target = (next + imm) | 0;
         if (name === 'jmp') {
+          if (!last) break; // the block continues at the target (blocks.ts followed it)
           sync();
           if (loop) out.push(`base += ${n}; c.icount = base; if (c.brk || base + ${n} > limit || base >= c.nextEventAt) { c.eip = ${target}; return; }`, '}');
           else out.push(jump(i, k, `${target}`));
@@ -135,6 +136,7 @@ export function compileBlock(b: Block): BlockFn | null {
         if (name === 'call') {
           faultPoint(i, k);
           out.push(`if (${target >>> 0} > (c.segLimit[1] >>> 0)) c.gp(0); c.push32(${next}); c.eip = ${target};`);
+          if (!last) brkCheck(out, k, target);
           break;
         }
         if (name === 'ret') {

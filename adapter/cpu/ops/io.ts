@@ -6,7 +6,7 @@ import { CR0_PE } from '../cpu';
 import type { Handler, Insn } from '../insn';
 import { ES } from '../insn';
 import type { Factory } from './index';
-import { DF, IOPL } from '../flags';
+import { DF, IOPL, TF } from '../flags';
 import { ioBitmapAllows } from '../tasks';
 import { guestIoAccess, ioBreakpointsArmed } from '../debugregs';
 
@@ -56,7 +56,7 @@ const REP_CHUNK = 1024;
 function ins(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
   const a32 = i.a32, am = a32 ? -1 : 0xffff;
   const rep = i.rep !== 0;
-  let budget = rep ? REP_CHUNK : 1;
+  let budget = rep && !(c.flags & TF) ? REP_CHUNK : 1; // one element per single-step trap
   while (budget-- > 0) {
     if (rep && (a32 ? c.r32[1] : c.r16[2]) === 0) return;
     const di = a32 ? c.r32[7] : c.r16[14];
@@ -75,7 +75,7 @@ function ins(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
 function outs(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
   const a32 = i.a32, am = a32 ? -1 : 0xffff;
   const rep = i.rep !== 0;
-  let budget = rep ? REP_CHUNK : 1;
+  let budget = rep && !(c.flags & TF) ? REP_CHUNK : 1; // one element per single-step trap
   while (budget-- > 0) {
     if (rep && (a32 ? c.r32[1] : c.r16[2]) === 0) return;
     const si = a32 ? c.r32[6] : c.r16[12];

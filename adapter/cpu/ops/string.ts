@@ -8,7 +8,7 @@ import type { Cpu } from '../cpu';
 import type { Handler, Insn } from '../insn';
 import { ES, REP_NONE, REP_E } from '../insn';
 import type { Factory } from './index';
-import { ARITH, DF, LZ_SUB } from '../flags';
+import { ARITH, DF, LZ_SUB, TF } from '../flags';
 import { getReg, setReg } from './operands';
 import { maskOf, signOf } from './alu';
 
@@ -26,6 +26,9 @@ function cmpFlags(c: Cpu, a: number, b: number, n: number): void {
   const m = maskOf(n);
   c.lop = LZ_SUB; c.lres = (a - b) & m; c.la = a; c.lb = b; c.lmask = m; c.lsign = signOf(n); c.lazy = ARITH;
 }
+
+/** Elements this execution may handle: one under single-step (EFLAGS.TF), so that every iteration traps. */
+function repBudget(c: Cpu): number { return c.flags & TF ? 1 : REP_CHUNK; }
 
 /** The instruction did not finish its count: run it again from itself. */
 function yieldRep(c: Cpu): void {
@@ -78,7 +81,7 @@ function movs(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
     setDI(c, a32, (di + step) & am);
     return;
   }
-  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  let cnt = getCX(c, a32), budget = repBudget(c);
   try {
     while (cnt !== 0 && budget > 0) {
       if (step > 0 && cnt >= 8) {
@@ -116,7 +119,7 @@ function stos(c: Cpu, _i: Insn, n: number, a32: boolean, rep: boolean): void {
     setDI(c, a32, (di + step) & am);
     return;
   }
-  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  let cnt = getCX(c, a32), budget = repBudget(c);
   try {
     while (cnt !== 0 && budget > 0) {
       if (step > 0 && cnt >= 8) {
@@ -144,7 +147,7 @@ function lods(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
     setSI(c, a32, (si + step) & am);
     return;
   }
-  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  let cnt = getCX(c, a32), budget = repBudget(c);
   try {
     while (cnt !== 0 && budget-- !== 0) {
       setReg(c, 0, n, c.readN(seg, si, n));
@@ -168,7 +171,7 @@ function cmps(c: Cpu, i: Insn, n: number, a32: boolean, rep: number): void {
     return;
   }
   const whileEq = rep === REP_E;
-  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  let cnt = getCX(c, a32), budget = repBudget(c);
   try {
     while (cnt !== 0 && budget-- !== 0) {
       const a = c.readN(seg, si, n), b = c.readN(ES, di, n);
@@ -193,7 +196,7 @@ function scas(c: Cpu, _i: Insn, n: number, a32: boolean, rep: number): void {
     return;
   }
   const whileEq = rep === REP_E;
-  let cnt = getCX(c, a32), budget = REP_CHUNK;
+  let cnt = getCX(c, a32), budget = repBudget(c);
   try {
     while (cnt !== 0 && budget-- !== 0) {
       const b = c.readN(ES, di, n);
