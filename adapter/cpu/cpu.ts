@@ -148,6 +148,8 @@ export class Cpu {
   /** Guest-physical -> host-physical; -1 for MMIO/unbacked. The hypervisor replaces it (EPT). */
   gpaToHpa: (gpa: number, access: number) => number;
   readonly tlb = new Tlb();
+  /** Host-physical pages the page walker has read tables from: guest writes to them are tracked. */
+  ptPages: Uint8Array;
   readonly code: CodeCache;
 
   hooks: CpuHooks = {};
@@ -169,6 +171,7 @@ export class Cpu {
     this.gpaToHpa = (gpa) => ((gpa >>> 0) < this.ramSize ? gpa : -1);
     this.gpaIdentity = true;
     this.code = new CodeCache(this);
+    this.ptPages = new Uint8Array(mem.byteLength >>> 12);
     this.reset();
   }
 
@@ -489,6 +492,7 @@ export class Cpu {
   private physWrite(p: number, size: number, v: number, e: number): void {
     if (e & TLB_SLOW) {
       if (this.tlb.isMmioEntry(e)) { this.host.mmioWrite(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4, v); return; }
+      if (this.ptPages[p >>> 12] !== 0) this.tlb.tablesWritten = true;
       if (this.code.pageHasCode(p >>> 12)) this.code.write(p, size);
     }
     if (size === 1) this.mem[p] = v;
@@ -519,17 +523,30 @@ export class Cpu {
       e = this.tlb.mmioEntry(gpa & ~0xfff);
     } else {
       e = (hpa & ~0xfff) | TLB_VALID;
-      if (this.tlb.pageWatched(page) || (access === ACC_WRITE && this.code.pageHasCode(hpa >>> 12))) e |= TLB_SLOW;
+      if (this.tlb.pageWatched(page) || (access === ACC_WRITE && (this.code.pageHasCode(hpa >>> 12) || this.ptPages[hpa >>> 12] !== 0))) e |= TLB_SLOW;
     }
     if (wf & WALK_GLOBAL) e |= TLB_GLOBAL;
     if (wf & WALK_NX) e |= TLB_NX;
     this.tlb.fill(tbl, page, e);
     // A read walk of a writable, already-dirty page can fill the write entry too (saves a walk).
-    if (access !== ACC_WRITE && (wf & (WALK_WRITABLE | WALK_DIRTY)) === (WALK_WRITABLE | WALK_DIRTY) && !(e & TLB_SLOW) && !(hpa >= 0 && this.code.pageHasCode(hpa >>> 12))) {
+    if (access !== ACC_WRITE && (wf & (WALK_WRITABLE | WALK_DIRTY)) === (WALK_WRITABLE | WALK_DIRTY) && !(e & TLB_SLOW) && !(hpa >= 0 && (this.code.pageHasCode(hpa >>> 12) || this.ptPages[hpa >>> 12] !== 0))) {
       this.tlb.fill(user ? this.tlb.wUser : this.tlb.wSup, page, e & ~TLB_NX);
     }
     return e;
   }
+  /** The walker read a table from host page `page`: from now on writes to it take the slow path. */
+  markTablePage(page: number): void {
+    if (page >= this.ptPages.length || this.ptPages[page]) return;
+    this.ptPages[page] = 1;
+    this.tlb.flushAll(); // write entries cached for it before must now take the slow path
+  }
+
+  /** Something outside the CPU (loader, BIOS disk read, debugger) wrote host page `page`. */
+  noteExternalWrite(page: number): void {
+    if (this.code.pageHasCode(page)) this.code.invalidatePage(page);
+    if (page < this.ptPages.length && this.ptPages[page]) this.tlb.tablesWritten = true;
+  }
+
   /** Set by walk(): WALK_* bits of the last translation. */
   walkFlags = 0;
 

@@ -19,6 +19,8 @@ const F_INC_R = 18, F_DEC_R = 19;
 const F_MOV_RR = 20, F_MOV_RI = 21, F_MOV_RM = 22, F_MOV_MR = 23, F_MOV_MI = 24, F_LEA = 25;
 const F_JCC = 26, F_JZ = 27, F_JNZ = 28, F_JMP = 29, F_CALL = 30, F_RET = 31, F_PUSH_R = 32, F_POP_R = 33;
 const F_MOVZX_RM8 = 34, F_CMP_MR = 35, F_CMP_MI = 36;
+/** Shift/rotate of a register by a constant: compiled blocks inline it; the interpreter calls its handler. */
+const F_SHIFT_RI = 37;
 
 const ALU_RR = [F_ADD_RR, F_OR_RR, 0, 0, F_AND_RR, F_SUB_RR, F_XOR_RR, F_CMP_RR];
 const ALU_RI = [F_ADD_RI, F_OR_RI, 0, 0, F_AND_RI, F_SUB_RI, F_XOR_RI, F_CMP_RI];
@@ -76,6 +78,8 @@ export function classify(i: Insn): number {
       return REGS.includes(o0) ? set(i, F_PUSH_R, 0, i.reg) : F_NONE;
     case 'pop':
       return REGS.includes(o0) ? set(i, F_POP_R, i.reg, 0) : F_NONE;
+    case 'shift':
+      return o0 === 'Ev' && !i.mem && (o1 === 'Ib' || o1 === '1') && [0, 1, 4, 5, 6, 7].includes(e.sub) ? set(i, F_SHIFT_RI, i.rm, 0) : F_NONE;
     default:
       return F_NONE;
   }

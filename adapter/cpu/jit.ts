@@ -9,14 +9,14 @@ import type { Cpu } from './cpu';
 import type { Insn } from './insn';
 import type { Block } from './blocks';
 import { classify } from './fastpath';
-import { getCF, testCond, CF, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC } from './flags';
+import { getCF, testCond, flushFlags, CF, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC } from './flags';
 
 /** A compiled block; `limit` is the icount the run may not pass (a self-loop iterates until then). */
 export type BlockFn = (c: Cpu, ins: Insn[], limit: number) => void;
 export const JIT_THRESHOLD = 40;
 
 /** Helpers the generated code calls (passed in, since generated code cannot import). */
-const H = { getCF, testCond };
+const H = { getCF, testCond, flushFlags };
 
 /** Compile-time knowledge of the arithmetic flags. */
 interface FlagState {
@@ -107,6 +107,29 @@ export function compileBlock(b: Block): BlockFn | null {
         const inc = opName(i) === 'inc';
         out.push(`fa = ${R(i.fd)}; fr = (fa ${inc ? '+' : '-'} 1) | 0; fb = 1; ${R(i.fd)} = fr;`);
         st.local = true; st.op = inc ? LZ_ADD : LZ_SUB; st.cfLocal = true; st.dirty = true;
+        break;
+      }
+      case 'shift_ri': {
+        const cnt = i.entry.operands[1] === '1' ? 1 : i.imm & 31;
+        if (cnt === 0) break; // no change at all, not even flags
+        const kind = i.entry.sub, d = R(i.fd);
+        if (kind === 0 || kind === 1) {
+          // Rotates change only CF and OF: the other flags must be materialised first.
+          sync();
+          forget();
+          const res = kind === 0 ? `(t << ${cnt}) | (t >>> ${32 - cnt})` : `(t >>> ${cnt}) | (t << ${32 - cnt})`;
+          const cf = kind === 0 ? 'fr & 1' : '(fr >>> 31)';
+          const of = kind === 0 ? '((fr >>> 31) ^ fr) & 1' : '((fr >>> 31) ^ (fr >>> 30)) & 1';
+          out.push(`t = ${d}; fr = ${res}; ${d} = fr; H.flushFlags(c); c.flags = (c.flags & ${~(CF | 0x800)}) | (${cf}) | ((${of}) << 11);`);
+          break;
+        }
+        // Shifts define all six flags (AF cleared): earlier lazy state is simply replaced.
+        let res: string, cf: string, of: string;
+        if (kind === 5) { res = `t >>> ${cnt}`; cf = `(t >>> ${cnt - 1}) & 1`; of = '(t >>> 31) & 1'; }
+        else if (kind === 7) { res = `t >> ${cnt}`; cf = `(t >> ${cnt - 1}) & 1`; of = '0'; }
+        else { res = `t << ${cnt}`; cf = `(t >>> ${32 - cnt}) & 1`; of = `((fr >>> 31) ^ (t >>> ${32 - cnt})) & 1`; }
+        forget();
+        out.push(`t = ${d}; fr = (${res}) | 0; ${d} = fr; c.flags = (c.flags & ${~(CF | 0x800 | 0x10)}) | (${cf}) | ((${of}) << 11); c.lop = ${LZ_LOGIC}; c.lres = fr; c.la = 0; c.lb = 0; c.lmask = -1; c.lsign = ${S32}; c.lazy = 0xc4;`);
         break;
       }
       case 'mov_rr': out.push(`${R(i.fd)} = ${R(i.fs)};`); break;
@@ -211,7 +234,7 @@ const FAST_NAMES = [
   'add_rm', 'sub_rm', 'cmp_rm', 'inc', 'dec',
   'mov_rr', 'mov_ri', 'mov_rm', 'mov_mr', 'mov_mi', 'lea',
   'jcc', 'jz', 'jnz', 'jmp', 'call', 'ret', 'push', 'pop',
-  'movzx_rm8', 'cmp_mr', 'cmp_mi',
+  'movzx_rm8', 'cmp_mr', 'cmp_mi', 'shift_ri',
 ];
 
 function cfExpr(op: number): string {

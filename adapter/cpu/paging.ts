@@ -19,9 +19,14 @@ export const PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16;
 /** Physical read of a 32-bit table word at a guest-physical address. */
 function readTable32(cpu: Cpu, gpa: number): number {
   gpa &= cpu.a20Mask;
-  if (cpu.gpaIdentity && (gpa >>> 0) < cpu.ramSize) return cpu.mem32[gpa >>> 2];
+  if (cpu.gpaIdentity && (gpa >>> 0) < cpu.ramSize) {
+    if (cpu.ptPages[gpa >>> 12] === 0) cpu.markTablePage(gpa >>> 12);
+    return cpu.mem32[gpa >>> 2];
+  }
   const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, 0);
-  return hpa < 0 ? cpu.host.mmioRead(gpa, 4) : cpu.dv.getInt32(hpa, true);
+  if (hpa < 0) return cpu.host.mmioRead(gpa, 4);
+  if (cpu.ptPages[hpa >>> 12] === 0) cpu.markTablePage(hpa >>> 12);
+  return cpu.dv.getInt32(hpa, true);
 }
 function writeTable32(cpu: Cpu, gpa: number, v: number): void {
   const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, 1);

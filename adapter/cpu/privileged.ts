@@ -50,9 +50,14 @@ export function writeCr0(cpu: Cpu, v: number): void {
 
 /** CR3: a reload drops every non-global TLB entry. */
 export function writeCr3(cpu: Cpu, v: number): void {
-  if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) loadPdptes(cpu, v);
+  let same = v === cpu.cr3;
+  if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) {
+    const before = cpu.pdpte.slice();
+    loadPdptes(cpu, v);
+    for (let k = 0; k < before.length; k++) if (before[k] !== cpu.pdpte[k]) same = false;
+  }
   cpu.cr3 = v;
-  cpu.tlb.flushNonGlobal();
+  cpu.tlb.reloadRoot(same);
 }
 
 export function writeCr4(cpu: Cpu, v: number): void {

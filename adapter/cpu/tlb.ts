@@ -48,6 +48,17 @@ export class Tlb {
   }
   private empty: Int32Array<ArrayBuffer> | null = null;
 
+  /**
+   * A page-table page was written since the last flush, so cached entries may differ from what a walk
+   * would give now. While it is clear, a reload of the same CR3 keeps the entries: refilling them
+   * would produce exactly the same ones (A/D bits are already set in the tables for what is cached).
+   * KVM's shadow MMU relies on the same write tracking to keep shadow tables across CR3 loads.
+   */
+  tablesWritten = false;
+  /** Allow that reuse (off: every CR3 load flushes, as hardware without PCID does). */
+  reuseOnSameRoot = true;
+  /** CR3 loads that kept the TLB. */
+  reuses = 0;
   /** Some entry filled since the last full flush is global. */
   private anyGlobal = false;
   /** Pages currently in `list` (so a fill checks one byte, not four tables). */
@@ -79,6 +90,7 @@ export class Tlb {
   /** INVLPG-like flush of every entry (global ones too). */
   flushAll(): void {
     this.epoch++;
+    this.tablesWritten = false;
     this.flushes++;
     if (this.overflow) {
       this.rSup.fill(0); this.wSup.fill(0); this.rUser.fill(0); this.wUser.fill(0);
@@ -96,8 +108,18 @@ export class Tlb {
     this.anyGlobal = false;
   }
 
+  /** MOV CR3 (or a task switch): `sameRoot` when the new value equals the old one. */
+  reloadRoot(sameRoot: boolean): void {
+    if (sameRoot && this.reuseOnSameRoot && !this.tablesWritten) {
+      this.reuses++;
+      return;
+    }
+    this.flushNonGlobal();
+  }
+
   /** CR3 reload: drop every entry that is not global. */
   flushNonGlobal(): void {
+    this.tablesWritten = false;
     this.epoch++;
     this.flushes++;
     if (this.overflow || !this.anyGlobal) { this.flushAll(); return; }

@@ -128,7 +128,7 @@ export class Machine implements CpuHost {
     const end = gpa + bytes.length;
     if (gpa < 0 || end > this.ramBytes) throw new RangeError(`guest write 0x${gpa.toString(16)}+${bytes.length} is outside RAM`);
     this.hostMem.set(bytes, gpa);
-    for (let p = gpa >>> 12; p <= (end - 1) >>> 12; p++) if (this.cpu.code.pageHasCode(p)) this.cpu.code.invalidatePage(p);
+    for (let p = gpa >>> 12; p <= (end - 1) >>> 12; p++) this.cpu.noteExternalWrite(p);
   }
   readPhys(gpa: number, len: number): Uint8Array {
     const out = new Uint8Array(len).fill(0xff);
