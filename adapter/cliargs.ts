@@ -73,7 +73,9 @@ Options:
   --version              show the version
 
 Numbers are decimal or 0x hexadecimal. A byte v written to port 0xF4 ends the run with status
-(v << 1) | 1; "Shutdown" written to port 0x8900 ends it with status 0.
+(v << 1) | 1; "Shutdown" written to port 0x8900 ends it with status 0. Otherwise the run ends
+with one line on stderr and status 70 (triple fault), 71 (halted with nothing left to wake it),
+72 (--max-instructions reached) or 2 (bad input: options, files, formats, nasm errors).
 `;
 }
 
