@@ -113,7 +113,8 @@ const SIEVE = sieve(1 << 20);
  * iteration count to the result line the guest must print), iterations:
  * { engine: [N1, N2] } }.
  * N2 aims at 2-3 s of guest work on this 2-core machine; N1 = N2 / 4 (or
- * less when an iteration is long). Ringside starts from Bochs's counts.
+ * less when an iteration is long). Ringside's follow its speed when measured;
+ * --scale or --iters adjust them as it changes.
  */
 export const WORKLOADS = {
   alu: {
@@ -126,7 +127,7 @@ export const WORKLOADS = {
       v86: [60_000_000, 240_000_000],
       'v86-nojit': [2_500_000, 10_000_000],
       bochs: [3_000_000, 12_000_000],
-      ringside: [3_000_000, 12_000_000],
+      ringside: [30_000_000, 120_000_000],
     },
   },
   memory: {
@@ -139,7 +140,7 @@ export const WORKLOADS = {
       v86: [40, 160],
       'v86-nojit': [2, 8],
       bochs: [2, 10],
-      ringside: [2, 10],
+      ringside: [8, 32],
     },
   },
   paging: {
@@ -152,7 +153,7 @@ export const WORKLOADS = {
       v86: [900, 3_600],
       'v86-nojit': [500, 2_000],
       bochs: [500, 2_000],
-      ringside: [500, 2_000],
+      ringside: [3_000, 12_000],
     },
   },
   call: {
@@ -165,7 +166,7 @@ export const WORKLOADS = {
       v86: [2_000, 8_000],
       'v86-nojit': [200, 800],
       bochs: [200, 800],
-      ringside: [200, 800],
+      ringside: [300, 1_200],
     },
   },
 };

@@ -10,3 +10,11 @@ const entries = [
   { entryPoints: ['media/panel.ts'], outfile: 'dist/panel.js', platform: 'browser', format: 'iife' },
 ];
 await Promise.all(entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...common, ...e })));
+
+// The panel's icon font: codicons, served from dist/ (the webview loads nothing remote).
+import { mkdirSync, copyFileSync } from 'node:fs';
+const codicons = 'node_modules/@vscode/codicons/dist';
+if (existsSync(codicons)) {
+  mkdirSync('dist/codicons', { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(`${codicons}/${f}`, `dist/codicons/${f}`);
+}

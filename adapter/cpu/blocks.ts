@@ -45,6 +45,13 @@ function hooked(cpu: Cpu, i: Insn): void {
   i.inner(cpu, i);
 }
 
+/** The hypervisor's exit check: its handler emulates the instruction, or it runs natively. */
+function vmmHooked(cpu: Cpu, i: Insn): void {
+  const h = cpu.vmm.beforeInsn;
+  if (h && h(cpu, i)) return;
+  i.native(cpu, i);
+}
+
 /** Runs the HLE service registered at this address instead of the instruction; the block ends after it. */
 function hleService(cpu: Cpu, i: Insn): void {
   cpu.hle.get(i.phys)?.(cpu);
@@ -136,9 +143,12 @@ export class CodeCache {
       for (const p of [firstPhys >>> 12, lastPhys >>> 12]) if (p >= 0 && !pages.includes(p)) pages.push(p);
       if (firstPhys >= 0) addRange(ranges, firstPhys, (firstPhys >>> 12) === (lastPhys >>> 12) ? lastPhys + 1 : (firstPhys | 0xfff) + 1);
       if (lastPhys >= 0 && (firstPhys >>> 12) !== (lastPhys >>> 12)) addRange(ranges, lastPhys & ~0xfff, lastPhys + 1);
-      if (cpu.hle.has(firstPhys)) i.exec = i.inner = hleService;
+      if (cpu.hle.has(firstPhys)) i.exec = i.inner = i.native = hleService;
+      else i.native = i.inner;
+      // The hypervisor's wrapper goes innermost, so whatever the debugger runs "natively" still exits.
+      if ((i.entry.cls & cpu.vmmClasses) !== 0 && i.native !== hleService) i.exec = i.inner = vmmHooked;
       if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(firstPhys)) i.exec = hooked;
-      i.fast = i.exec === i.inner ? classify(i) : 0;
+      i.fast = i.exec === i.inner && i.inner === i.native ? classify(i) : 0;
       insns.push(i);
       off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;
       if ((lastPhys >>> 12) !== startPage) break;

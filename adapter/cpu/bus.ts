@@ -23,7 +23,9 @@ export type CpuEvent =
   | { kind: 'triple-fault'; vector: number }
   | { kind: 'if'; value: boolean; cause: string }
   /** An interrupt or exception was delivered; the handler's frame is at SS:ESP. errorCode -1: none. */
-  | { kind: 'interrupt'; vector: number; source: 'exception' | 'software' | 'external'; errorCode: number; fromCs: number; fromEip: number };
+  | { kind: 'interrupt'; vector: number; source: 'exception' | 'software' | 'external'; errorCode: number; fromCs: number; fromEip: number }
+  /** The hypervisor took a VM exit (Intel basic exit reason number) and handled it; text describes it. */
+  | { kind: 'vmexit'; reason: number; qualification: number; text: string };
 
 export interface CpuHooks {
   /** Called before an instruction whose class is intercepted or that has a breakpoint. Return true when the
@@ -35,4 +37,31 @@ export interface CpuHooks {
   event?(cpu: Cpu, e: CpuEvent): void;
   /** A watched linear range was accessed (TLB pages marked slow by the watcher). */
   watch?(cpu: Cpu, lin: number, size: number, write: boolean, value: number): void;
+}
+
+/**
+ * The hypervisor's hooks (cpu.vmm), kept apart from the debugger's (cpu.hooks) so both can be armed at
+ * once. Instructions: the debugger sees them first (it stops before anything happens), then the
+ * hypervisor (the VM exit). Exceptions: the hypervisor first (a fault it resolves, such as a shadow
+ * page filled in, never reaches the guest or the debugger), then the debugger.
+ */
+export interface VmmHooks {
+  /** An instruction of a class in cpu.vmmClasses: return true when the exit handler emulated it. */
+  beforeInsn?(cpu: Cpu, i: Insn): boolean;
+  /**
+   * An exception vector in cpu.vmmExceptions, before delivery (also a fault raised while delivering
+   * another event). Return -1 when the hypervisor resolved it (nothing is delivered; a fault during
+   * delivery has the first event delivered again), else the error code to deliver with it.
+   */
+  exception?(cpu: Cpu, vector: number, errorCode: number, hasError: boolean, duringDelivery: boolean): number;
+  /** A maskable interrupt is about to be taken (IF set, line up): the hypervisor records its exits. */
+  interrupt?(cpu: Cpu): void;
+  /** Slow-path events, as the debugger gets them. */
+  event?(cpu: Cpu, e: CpuEvent): void;
+  /** The VM exit this instruction would cause now ("VM exit 28 CR_ACCESS"), for the debugger's stop text. */
+  exitFor?(cpu: Cpu, i: Insn): string | undefined;
+  /** Linear -> guest-physical as the guest's own tables say (shadow paging: cpu.cr3 is the shadow root). */
+  peekTranslate?(cpu: Cpu, lin: number): number;
+  /** The value of CRn the guest believes it has (read shadows, the guest's CR3 under shadow paging). */
+  guestCr?(cpu: Cpu, n: number): number;
 }

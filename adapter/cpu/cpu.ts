@@ -1,7 +1,7 @@
 // The x86 CPU: architectural state, memory access through segments and the software TLB, and the
 // run loop over decoded blocks. Instruction semantics live in ops/, decoding in decoder.ts,
 // segmentation/interrupts/paging in their own files.
-import type { CpuHooks, CpuHost, CpuEvent } from './bus';
+import type { CpuHooks, CpuHost, CpuEvent, VmmHooks } from './bus';
 import { Insn, CS, SS } from './insn';
 import { ARITH, EFLAGS_FIXED1, flushFlags, IF, TF, VM, RF, AC } from './flags';
 import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
@@ -145,8 +145,13 @@ export class Cpu {
   a20Mask = -1;
   /** gpaToHpa is the identity over RAM (no EPT): page walks read tables directly. Whoever replaces gpaToHpa clears it. */
   gpaIdentity = false;
-  /** Guest-physical -> host-physical; -1 for MMIO/unbacked. The hypervisor replaces it (EPT). */
+  /** Guest-physical -> host-physical; -1 for MMIO/unbacked. The hypervisor replaces it (EPT). `access` is
+   *  ACC_READ/WRITE/EXEC, with ACC_TABLE added for the walker's page-table accesses. */
   gpaToHpa: (gpa: number, access: number) => number;
+  /** The same without side effects (no exits, no accessed/dirty bits): the debugger's and peeking walks' view. */
+  gpaPeek: (gpa: number) => number;
+  /** Linear address of the translation in progress (the hypervisor's EPT-violation exit reports it). */
+  xlatLin = 0;
   readonly tlb = new Tlb();
   /** Host-physical pages the page walker has read tables from: guest writes to them are tracked. */
   ptPages: Uint8Array;
@@ -161,6 +166,12 @@ export class Cpu {
   readonly hle = new Map<number, (cpu: Cpu) => void>();
   /** Exception vectors (bit mask) for which hooks.exception is consulted. */
   exceptionIntercepts = 0;
+  /** The hypervisor's hooks and what it intercepts (adapter/hypervisor); empty under plain emulation. */
+  vmm: VmmHooks = {};
+  /** Instruction classes whose records run the hypervisor's exit check (compiled in, like interceptClasses). */
+  vmmClasses = 0;
+  /** Exception vectors (bit mask) the hypervisor intercepts (the exception bitmap). */
+  vmmExceptions = 0;
 
   constructor(readonly host: CpuHost, mem: Uint8Array, ramSize: number) {
     this.mem = mem;
@@ -169,6 +180,7 @@ export class Cpu {
     this.dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
     this.ramSize = ramSize;
     this.gpaToHpa = (gpa) => ((gpa >>> 0) < this.ramSize ? gpa : -1);
+    this.gpaPeek = (gpa) => ((gpa >>> 0) < this.ramSize ? gpa : -1);
     this.gpaIdentity = true;
     this.code = new CodeCache(this);
     this.ptPages = new Uint8Array(mem.byteLength >>> 12);
@@ -329,8 +341,11 @@ export class Cpu {
   isProtected(): boolean { return (this.cr0 & CR0_PE) !== 0; }
   pagingOn(): boolean { return (this.cr0 & CR0_PG) !== 0 && (this.cr0 & CR0_PE) !== 0; }
 
-  /** Report a slow-path event to the hooks. */
-  emit(e: CpuEvent): void { this.hooks.event?.(this, e); }
+  /** Report a slow-path event to the hooks (the debugger's, then the hypervisor's). */
+  emit(e: CpuEvent): void {
+    this.hooks.event?.(this, e);
+    this.vmm.event?.(this, e);
+  }
 
   // ------------------------------------------------------------------ faults
   /** Raise an exception: unwinds the current instruction. */
@@ -510,6 +525,7 @@ export class Cpu {
     const cached = tbl[page];
     if (cached & TLB_VALID && !(access === ACC_EXEC && cached & TLB_NX)) return cached;
     let gpa: number, wf = WALK_WRITABLE | WALK_DIRTY;
+    this.xlatLin = lin;
     if (this.pagingOn()) {
       gpa = walk(this, lin, access, user);
       wf = this.walkFlags;
@@ -552,6 +568,8 @@ export class Cpu {
 
   /** Debugger/tools: translate without side effects; -1 if not mapped. Returns guest-physical. */
   peekTranslate(lin: number): number {
+    // Under shadow paging the processor's CR3 holds the shadow root: the hypervisor walks the guest's own tables.
+    if (this.vmm.peekTranslate) return this.vmm.peekTranslate(this, lin);
     if (!this.pagingOn()) return lin & this.a20Mask;
     try {
       const g = walk(this, lin | 0, ACC_READ, false, true);
@@ -623,6 +641,15 @@ export class Cpu {
   setSp(v: number): void { if (this.stack32) this.r32[4] = v; else this.r16[8] = v; }
 
   // ------------------------------------------------------------------ hooks configuration
+  /** The hypervisor's intercepts: instruction classes (vmm.beforeInsn) and exception vectors (vmm.exception). */
+  setVmmIntercepts(classes: number, exceptions: number): void {
+    this.vmmExceptions = exceptions;
+    if (classes === this.vmmClasses) return;
+    this.vmmClasses = classes;
+    this.code.flushAll();
+    this.brk = true;
+  }
+
   /** Change which instruction classes / addresses call hooks.beforeInsn; decoded records are rebuilt. */
   setIntercepts(classes: number, addrs?: Iterable<number>): void {
     this.interceptClasses = classes;
@@ -661,6 +688,7 @@ export class Cpu {
           continue;
         }
         if (this.intrLine && this.flags & IF) {
+          this.vmm.interrupt?.(this);
           this.halted = false;
           const vec = this.host.acknowledgeInterrupt();
           if (vec >= 0) this.safely(() => deliverExternalInterrupt(this, vec));

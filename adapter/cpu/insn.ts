@@ -17,8 +17,10 @@ export const REP_NONE = 0, REP_E = 1 /* F3 */, REP_NE = 2 /* F2 */;
 export class Insn {
   /** Handler chosen at decode time (possibly wrapped by an intercept or breakpoint). */
   exec: Handler;
-  /** The unwrapped handler, when exec is a wrapper. */
+  /** The unwrapped handler, when exec is a wrapper (the hypervisor's exit check, when it intercepts the class). */
   inner: Handler;
+  /** The instruction's own semantics, under any wrapper (what an exit handler runs to emulate it). */
+  native: Handler;
   /** Length in bytes (1..15). */
   len = 0;
   /** Opcode: 0x00-0xFF one-byte map, 0x0F00-0x0FFF two-byte map. */
@@ -72,6 +74,7 @@ export class Insn {
     this.entry = entry;
     this.exec = exec;
     this.inner = exec;
+    this.native = exec;
     this.ea = ea;
   }
 }

@@ -66,11 +66,20 @@ export function deliverNmi(cpu: Cpu): void {
  * delivery reports the fault at the INT instruction.
  */
 export function raiseEvent(cpu: Cpu, vector: number, errorCode: number, hasError: boolean, kind: EventKind): void {
-  let v = vector, err = errorCode, hasErr = hasError, k = kind, isDf = false;
+  let v = vector, err = errorCode, hasErr = hasError, k = kind, isDf = false, seen = false;
   cpu.halted = false;
   for (;;) {
     const exceptionLike = k !== EventKind.Soft && k !== EventKind.External;
-    if (exceptionLike && v < 32 && (cpu.exceptionIntercepts >>> v) & 1 && cpu.hooks.exception?.(cpu, v, err, hasErr)) return;
+    if (exceptionLike && v < 32) {
+      // The hypervisor's exception bitmap first: it may resolve the fault (an exit that never reaches the guest).
+      if (!seen && (cpu.vmmExceptions >>> v) & 1 && cpu.vmm.exception) {
+        const r = cpu.vmm.exception(cpu, v, err, hasErr, false);
+        if (r === -1) return;
+        err = r;
+      }
+      if ((cpu.exceptionIntercepts >>> v) & 1 && cpu.hooks.exception?.(cpu, v, err, hasErr)) return;
+    }
+    seen = false;
     try {
       if (v === 1 && k !== EventKind.Soft) beforeDebugDelivery(cpu);
       deliver(cpu, v, err, hasErr, k);
@@ -78,13 +87,22 @@ export function raiseEvent(cpu: Cpu, vector: number, errorCode: number, hasError
     } catch (x) {
       if (x !== CPU_FAULT) throw x;
       const nv = cpu.faultVector;
+      let nerr = cpu.faultError;
+      // A fault during delivery that the hypervisor resolves (a shadow page filled in): the event is
+      // delivered again, as VMX re-injects it from the IDT-vectoring information.
+      if ((cpu.vmmExceptions >>> nv) & 1 && cpu.vmm.exception) {
+        const r = cpu.vmm.exception(cpu, nv, nerr, cpu.faultHasError, true);
+        if (r === -1) continue;
+        nerr = r;
+        seen = true;
+      }
       if (isDf) { cpu.enterShutdown(nv); return; }
       const first = k === EventKind.Fault || k === EventKind.Trap || k === EventKind.InsnBreakpoint ? faultClass(v) : CLASS_BENIGN;
       const second = faultClass(nv);
       if ((first === CLASS_CONTRIBUTORY && second === CLASS_CONTRIBUTORY) || (first === CLASS_PF && second !== CLASS_BENIGN)) {
-        v = EXC_DF; err = 0; hasErr = true; isDf = true;
+        v = EXC_DF; err = 0; hasErr = true; isDf = true; seen = false;
       } else {
-        v = nv; err = cpu.faultError; hasErr = cpu.faultHasError;
+        v = nv; err = nerr; hasErr = cpu.faultHasError;
       }
       k = EventKind.Fault;
     }
@@ -281,6 +299,7 @@ function v86Redirect(cpu: Cpu, vector: number): void {
 
 /** INT3 and INTO: software exceptions (traps): DPL-checked, never IOPL-sensitive, interceptable. */
 export function softwareException(cpu: Cpu, vector: number): void {
+  if ((cpu.vmmExceptions >>> vector) & 1 && cpu.vmm.exception?.(cpu, vector, 0, false, false) === -1) return;
   if ((cpu.exceptionIntercepts >>> vector) & 1 && cpu.hooks.exception?.(cpu, vector, 0, false)) return;
   deliver(cpu, vector, 0, false, EventKind.SoftException);
 }

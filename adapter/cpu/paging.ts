@@ -5,6 +5,8 @@
 import type { Cpu } from './cpu';
 
 export const ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
+/** Added to the access passed to cpu.gpaToHpa when the walker reads or writes a paging-structure entry. */
+export const ACC_TABLE = 4;
 
 /** Flags left in cpu.walkFlags by walk(). */
 export const WALK_GLOBAL = 1, WALK_NX = 2, WALK_WRITABLE = 4, WALK_DIRTY = 8, WALK_LARGE = 16;
@@ -16,20 +18,24 @@ const PAE_RSVD_HI = 0x7ffffff0;
 
 export const PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16;
 
-/** Physical read of a 32-bit table word at a guest-physical address. */
-function readTable32(cpu: Cpu, gpa: number): number {
+/** Physical read of a 32-bit table word at a guest-physical address (a peek: cpu.gpaPeek, no exits). */
+function readTable32(cpu: Cpu, gpa: number, peek: boolean): number {
   gpa &= cpu.a20Mask;
   if (cpu.gpaIdentity && (gpa >>> 0) < cpu.ramSize) {
     if (cpu.ptPages[gpa >>> 12] === 0) cpu.markTablePage(gpa >>> 12);
     return cpu.mem32[gpa >>> 2];
   }
-  const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, 0);
+  if (peek) {
+    const h = cpu.gpaPeek(gpa);
+    return h < 0 ? -1 : cpu.dv.getInt32(h, true);
+  }
+  const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, ACC_READ | ACC_TABLE);
   if (hpa < 0) return cpu.host.mmioRead(gpa, 4);
   if (cpu.ptPages[hpa >>> 12] === 0) cpu.markTablePage(hpa >>> 12);
   return cpu.dv.getInt32(hpa, true);
 }
 function writeTable32(cpu: Cpu, gpa: number, v: number): void {
-  const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, 1);
+  const hpa = cpu.gpaToHpa(gpa & cpu.a20Mask, ACC_WRITE | ACC_TABLE);
   if (hpa < 0) cpu.host.mmioWrite(gpa, 4, v);
   else {
     cpu.dv.setInt32(hpa, v, true);
@@ -64,7 +70,7 @@ function checkPerm(cpu: Cpu, lin: number, access: number, user: boolean, rw: boo
 
 function walk32(cpu: Cpu, lin: number, access: number, user: boolean, peek: boolean): number {
   const pdeAddr = (cpu.cr3 & ~0xfff) | ((lin >>> 22) << 2);
-  let pde = readTable32(cpu, pdeAddr);
+  let pde = readTable32(cpu, pdeAddr, peek);
   if (!(pde & PTE_P)) return pageFault(cpu, lin, baseErr(access, user, false), peek);
   if (pde & PTE_PS && cpu.cr4 & CR4_PSE) {
     // Without PSE-36 (cpuid.ts) bits 21:13 of a 4 MiB PDE are reserved.
@@ -80,7 +86,7 @@ function walk32(cpu: Cpu, lin: number, access: number, user: boolean, peek: bool
     return (pde & 0xffc00000) | (lin & 0x3fffff);
   }
   const pteAddr = (pde & ~0xfff) | ((lin >>> 10) & 0xffc);
-  let pte = readTable32(cpu, pteAddr);
+  let pte = readTable32(cpu, pteAddr, peek);
   if (!(pte & PTE_P)) return pageFault(cpu, lin, baseErr(access, user, false), peek);
   const rw = (pde & pte & PTE_RW) !== 0, us = (pde & pte & PTE_US) !== 0;
   checkPerm(cpu, lin, access, user, rw, us, false, peek, false);
@@ -105,8 +111,8 @@ function walkPae(cpu: Cpu, lin: number, access: number, user: boolean, peek: boo
   // PDPTE bits 2:1 and 8:5 are reserved (they are loaded with CR3 on real hardware; a walk-time check).
   if (pdpte & 0x1e6 || pdpteHi & (PAE_RSVD_HI | 0x80000000)) return pageFault(cpu, lin, PF_P | PF_RSVD | baseErr(access, user, nxe), peek);
   const pdeAddr = (pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3);
-  let pde = readTable32(cpu, pdeAddr);
-  const pdeHi = readTable32(cpu, pdeAddr + 4);
+  let pde = readTable32(cpu, pdeAddr, peek);
+  const pdeHi = readTable32(cpu, pdeAddr + 4, peek);
   if (!(pde & PTE_P)) return pageFault(cpu, lin, baseErr(access, user, nxe), peek);
   if (pdeHi & rsvdHi) return pageFault(cpu, lin, PF_P | PF_RSVD | baseErr(access, user, nxe), peek);
   if (pde & PTE_PS) {
@@ -121,8 +127,8 @@ function walkPae(cpu: Cpu, lin: number, access: number, user: boolean, peek: boo
     return highAddress(pdeHi, (pde & 0xffe00000) | (lin & 0x1fffff));
   }
   const pteAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3);
-  let pte = readTable32(cpu, pteAddr);
-  const pteHi = readTable32(cpu, pteAddr + 4);
+  let pte = readTable32(cpu, pteAddr, peek);
+  const pteHi = readTable32(cpu, pteAddr + 4, peek);
   if (!(pte & PTE_P)) return pageFault(cpu, lin, baseErr(access, user, nxe), peek);
   if (pteHi & rsvdHi) return pageFault(cpu, lin, PF_P | PF_RSVD | baseErr(access, user, nxe), peek);
   const rw = (pde & pte & PTE_RW) !== 0, us = (pde & pte & PTE_US) !== 0, nx = nxe && (pdeHi < 0 || pteHi < 0);

@@ -1,7 +1,8 @@
 // Ringside's custom DAP requests and events, shared by the adapter, the extension and the panel
 // (import as types only). Every request answers from the live machine; none returns placeholder
 // data. Requests are valid while the guest is stopped; while it runs they fail with "the guest is
-// running". Addresses are numbers (unsigned 32-bit).
+// running" (except ringside/cpu, a snapshot taken between run slices). Addresses are numbers
+// (unsigned 32-bit).
 //
 // Requests (DebugSession.customRequest(command, args)):
 //   ringside/cpu         -> RingsideCpuState        vCPU state: mode, CPL, EIP, rings, recent transitions
@@ -88,6 +89,11 @@ export interface RingsideTranslation {
   writable?: boolean;
   user?: boolean;
   nx?: boolean;
+  /** vtx+ept: each guest table read and the final GPA, walked through EPT (the second dimension). */
+  eptWalks?: RingsideEptWalk[];
+  /** Shadow paging: the walk of the shadow table that the hardware really uses (GVA -> HPA). */
+  shadowSteps?: RingsideWalkStep[];
+  shadowRoot?: number;
 }
 
 export interface RingsidePageTablesArgs {
@@ -142,4 +148,167 @@ export interface RingsideDescriptorTable {
   base: number;
   limit: number;
   entries: (RingsideDescriptor | { index: number; unreadable: true })[];
+}
+
+// ----------------------------------------------------------------------------------------------
+// Hypervisor data (proposed by the VS Code side for the hypervisor panel; the adapter answers them
+// once the hypervisor modes exist). Until then these requests fail as unrecognized, and the panel
+// says the data is not available. Under "virtualization": "none" they answer with `available: false`
+// and a `reason` ("no hypervisor: plain emulation has no EPT").
+//
+//   ringside/exits       RingsideExitsArgs -> RingsideExits        counts by reason + the last N exits
+//   ringside/ept         RingsideRangeArgs -> RingsideEpt          EPT mappings GPA -> HPA, ranges merged
+//   ringside/shadow      RingsideRangeArgs -> RingsideShadow       shadow mappings GVA -> HPA
+//   ringside/vmcs        -> RingsideVmcs                           controls and guest state, decoded
+//   ringside/tcache      -> RingsideTranslationCache               binary translation: guest -> translated blocks
+//   ringside/hypercalls  -> RingsideHypercalls                     paravirt: calls made, by number
+// ringside/translate's answer grows `eptSteps` (each guest table read and the final GPA walked
+// through EPT) or `shadowSteps` (the shadow walk) when the mode has them.
+
+export interface RingsideUnavailable {
+  available: false;
+  /** Why this mode has none of this, e.g. "vtx+ept has no shadow page tables". */
+  reason: string;
+}
+
+export interface RingsideExitsArgs {
+  /** How many of the most recent exits (default 200). */
+  recent?: number;
+}
+
+export interface RingsideExitCount {
+  reason: number;
+  name: string;
+  count: number;
+  /** Guest EIP (linear) of the last exit with this reason. */
+  lastEip: number;
+}
+
+export interface RingsideExitRecord {
+  /** Retired-instruction count at the exit. */
+  icount: number;
+  reason: number;
+  name: string;
+  /** Raw exit qualification and its decoding ("CR3 <- EAX, MOV to CR", "port 0x3F8 out, 1 byte"). */
+  qualification: number;
+  decoded: string;
+  eip: number;
+  guestLinear?: number;
+  guestPhysical?: number;
+  instructionLength?: number;
+  /** Source location of eip when known ("kernel.asm:320"). */
+  location?: string;
+}
+
+export interface RingsideExits {
+  available: true;
+  total: number;
+  counts: RingsideExitCount[];
+  recent: RingsideExitRecord[];
+}
+
+export interface RingsideRangeArgs {
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+export interface RingsideEptMapping {
+  gpa: number;
+  hpa: number;
+  size: number;
+  read: boolean;
+  write: boolean;
+  execute: boolean;
+  /** "WB", "UC", "WT", "WP", "WC". */
+  memoryType: string;
+  /** 4096, 2 MiB or 1 GiB: the EPT page size behind the range. */
+  pageSize: number;
+  accessed: boolean;
+  dirty: boolean;
+}
+
+export interface RingsideEpt {
+  available: true;
+  eptp: number;
+  mappings: RingsideEptMapping[];
+  truncated: boolean;
+}
+
+export interface RingsideShadowMapping {
+  gva: number;
+  hpa: number;
+  size: number;
+  writable: boolean;
+  user: boolean;
+  /** The guest PTE this entry was built from (its guest-physical address and value). */
+  guestPteAddress: number;
+  guestPte: number;
+  /** The guest-physical frame and where it lives in host memory. */
+  gpa: number;
+  /** The guest table frame is write-protected (tracked by the hypervisor). */
+  writeProtected: boolean;
+  outOfSync: boolean;
+}
+
+export interface RingsideShadow {
+  available: true;
+  /** Host-physical address of the active shadow root. */
+  root: number;
+  mappings: RingsideShadowMapping[];
+  truncated: boolean;
+}
+
+export interface RingsideVmcsField {
+  name: string;
+  value: number | string;
+  /** Decoded meaning: set bits by name, selector parts... */
+  decoded?: string;
+}
+
+export interface RingsideVmcs {
+  available: true;
+  /** Host-physical address of the VMCS-like control block. */
+  address: number;
+  sections: { name: string; fields: RingsideVmcsField[] }[];
+}
+
+export interface RingsideTranslatedBlock {
+  guest: number;
+  guestLength: number;
+  host: number;
+  hostLength: number;
+  /** Guest instructions, with those rewritten into monitor calls marked. */
+  instructions: { address: number; text: string; rewritten?: string }[];
+  executions: number;
+}
+
+export interface RingsideTranslationCache {
+  available: true;
+  blocks: RingsideTranslatedBlock[];
+  invalidations: number;
+}
+
+export interface RingsideHypercall {
+  number: number;
+  name: string;
+  count: number;
+  /** The last call's arguments and result. */
+  lastArgs?: number[];
+  lastResult?: number;
+}
+
+export interface RingsideHypercalls {
+  available: true;
+  calls: RingsideHypercall[];
+}
+
+/** A step of the second dimension of a walk (EPT) or of a shadow walk. */
+export interface RingsideEptWalk {
+  /** What is being translated: "PDE table read", "final GPA"... */
+  purpose: string;
+  gpa: number;
+  steps: { level: string; entryAddress: number; raw: number; rawHigh: number; bits: string[]; target: number }[];
+  hpa?: number;
+  fault?: string;
 }

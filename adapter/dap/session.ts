@@ -719,7 +719,8 @@ export class RingsideSession extends DebugSession {
     };
     const h = handlers[command];
     if (!h) { super.customRequest(command, response, args); return; }
-    const e = this.stopped(response);
+    // ringside/cpu is a read-only snapshot, safe between run slices: the panel polls it while the guest runs.
+    const e = command === 'ringside/cpu' && this.engine ? this.engine : this.stopped(response);
     if (!e) return;
     try {
       response.body = h(e);

@@ -2,7 +2,7 @@
 // sample tests: assemble with nasm, run, capture COM1 (stdout) and the exit status, and
 // describe a mismatch as a line diff that a person can read.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,27 +55,52 @@ export function assemble(source: string, outFile: string): void {
   if (r.status !== 0) throw new Error(`nasm failed on ${source}:\n${r.stderr}`);
 }
 
+/** Where a run's stdout is collected: a file, created on first use, removed when the process exits. */
+let outDir: string | undefined;
+let outCount = 0;
+function stdoutFile(): string {
+  if (outDir === undefined) {
+    const dir = scratchDir('stdout');
+    outDir = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return join(outDir, `run-${process.pid}-${outCount++}.out`);
+}
+
 function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
   const command = [cmd, ...args].join(' ');
+  // stdout goes to a file, not a pipe: QEMU writes each serial byte with its own non-blocking write,
+  // and a socket the (busy) test process drains late fills after a few hundred of them; the bytes
+  // QEMU then holds back for a retry are lost when the guest exits through port 0xF4 right after.
+  const outPath = stdoutFile();
+  const outFd = openSync(outPath, 'w');
   return new Promise((done) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
+    let child;
+    try {
+      child = spawn(cmd, args, { stdio: ['ignore', outFd, 'pipe'] });
+    } finally {
+      closeSync(outFd);
+    }
     const err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const stdout = (): string => {
+      const text = existsSync(outPath) ? readFileSync(outPath).toString('latin1') : '';
+      rmSync(outPath, { force: true });
+      return text;
+    };
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
       clearTimeout(timer);
-      done({ stdout: '', stderr: String(e), status: null, timedOut, command });
+      done({ stdout: stdout(), stderr: String(e), status: null, timedOut, command });
     });
     child.on('close', (status) => {
       clearTimeout(timer);
       done({
-        stdout: Buffer.concat(out).toString('latin1'),
+        stdout: stdout(),
         stderr: Buffer.concat(err).toString('utf8'),
         status,
         timedOut,

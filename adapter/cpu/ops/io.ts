@@ -67,6 +67,7 @@ function ins(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
     const next = (di + (c.flags & DF ? -n : n)) & am;
     if (a32) c.r32[7] = next; else c.r16[14] = next;
     if (rep) { if (a32) c.r32[1] = (c.r32[1] - 1) | 0; else c.r16[2] = c.r16[2] - 1; }
+    if (c.dbPending !== 0) break; // I/O and data breakpoints trap after the iteration that hit them
   }
   if (rep && (a32 ? c.r32[1] : c.r16[2]) !== 0) { c.eip = c.curEip; c.brk = true; }
 }
@@ -85,6 +86,7 @@ function outs(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
     const next = (si + (c.flags & DF ? -n : n)) & am;
     if (a32) c.r32[6] = next; else c.r16[12] = next;
     if (rep) { if (a32) c.r32[1] = (c.r32[1] - 1) | 0; else c.r16[2] = c.r16[2] - 1; }
+    if (c.dbPending !== 0) break; // I/O and data breakpoints trap after the iteration that hit them
   }
   if (rep && (a32 ? c.r32[1] : c.r16[2]) !== 0) { c.eip = c.curEip; c.brk = true; }
 }

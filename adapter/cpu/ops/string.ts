@@ -3,7 +3,8 @@
 // SI/DI/CX. Index and count registers are stored back after every completed element (a `finally`
 // covers faults), so an exception part way leaves the registers as the SDM describes and the
 // instruction restarts where it stopped. Long REP runs yield after REP_CHUNK elements (the instruction
-// restarts at itself) so interrupts and device time are not held off.
+// restarts at itself) so interrupts and device time are not held off; under single-step they yield after
+// every element, and after the element that hit a data breakpoint, so those traps come between iterations.
 import type { Cpu } from '../cpu';
 import type { Handler, Insn } from '../insn';
 import { ES, REP_NONE, REP_E } from '../insn';
@@ -96,6 +97,7 @@ function movs(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
       }
       c.writeN(ES, di, n, c.readN(seg, si, n));
       si = (si + step) & am; di = (di + step) & am; cnt--; budget--;
+      if (c.dbPending !== 0) break; // a data breakpoint traps after the iteration that hit it
     }
   } finally {
     setSI(c, a32, si); setDI(c, a32, di); setCX(c, a32, cnt);
@@ -132,6 +134,7 @@ function stos(c: Cpu, _i: Insn, n: number, a32: boolean, rep: boolean): void {
       }
       c.writeN(ES, di, n, v);
       di = (di + step) & am; cnt--; budget--;
+      if (c.dbPending !== 0) break;
     }
   } finally {
     setDI(c, a32, di); setCX(c, a32, cnt);
@@ -152,6 +155,7 @@ function lods(c: Cpu, i: Insn, n: number, a32: boolean, rep: boolean): void {
     while (cnt !== 0 && budget-- !== 0) {
       setReg(c, 0, n, c.readN(seg, si, n));
       si = (si + step) & am; cnt--;
+      if (c.dbPending !== 0) break;
     }
   } finally {
     setSI(c, a32, si); setCX(c, a32, cnt);
@@ -178,6 +182,7 @@ function cmps(c: Cpu, i: Insn, n: number, a32: boolean, rep: number): void {
       si = (si + step) & am; di = (di + step) & am; cnt--;
       cmpFlags(c, a, b, n);
       if ((a === b) !== whileEq) return;
+      if (c.dbPending !== 0) break;
     }
   } finally {
     setSI(c, a32, si); setDI(c, a32, di); setCX(c, a32, cnt);
@@ -203,6 +208,7 @@ function scas(c: Cpu, _i: Insn, n: number, a32: boolean, rep: number): void {
       di = (di + step) & am; cnt--;
       cmpFlags(c, a, b, n);
       if ((a === b) !== whileEq) return;
+      if (c.dbPending !== 0) break;
     }
   } finally {
     setDI(c, a32, di); setCX(c, a32, cnt);
