@@ -71,20 +71,20 @@ export async function main(argv: string[]): Promise<number> {
 
   // Input: stdin feeds COM1, and the keyboard too when it is a terminal.
   const tty = process.stdin.isTTY === true;
-  let inputOpen = false;
-  if (tty) {
-    process.stdin.setRawMode(true);
-    inputOpen = true;
-  }
+  let inputOpen = true;
+  if (tty) process.stdin.setRawMode(true);
   const onData = (data: Buffer) => {
-    if (tty && data.includes(0x1d)) { // Ctrl-] ends the run, as a terminal user expects something to
+    if (tty && data.includes(0x1d)) { // Ctrl-] ends the run (raw mode: Ctrl-C reaches the guest)
       machine.stop(STATUS.shutdown, 'stopped by the user (Ctrl-])');
       return;
     }
     machine.uart.receive(data);
     if (tty) for (const b of data) machine.ps2.sendScancodes(asciiToScancodes(b));
   };
-  if (tty) process.stdin.on('data', onData);
+  const onEnd = () => { inputOpen = false; };
+  process.stdin.on('data', onData);
+  process.stdin.on('end', onEnd);
+  process.stdin.on('error', onEnd);
 
   const started = process.hrtime.bigint();
   const limit = opts.maxInstructions ?? Infinity;
@@ -116,7 +116,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   } finally {
     flush();
-    if (tty) { process.stdin.setRawMode(false); process.stdin.off('data', onData); process.stdin.pause(); }
+    if (tty) process.stdin.setRawMode(false);
+    process.stdin.off('data', onData);
+    process.stdin.off('end', onEnd);
+    process.stdin.pause();
     if (debugconFd >= 0) closeSync(debugconFd);
   }
   const wallNs = Number(process.hrtime.bigint() - started);
