@@ -12,9 +12,10 @@ const NO_NASM = haveNasm() ? false : 'nasm is not installed';
 const dir = mkdtempSync(join(tmpdir(), 'ringside-cli-io-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function guest(name: string, body: string): string {
+function guest(name: string, body: string, floppy = false): string {
   const file = join(dir, `${name}.asm`);
-  writeFileSync(file, `bits 16\norg 0x7c00\n${body}\ntimes 510-($-$$) db 0\ndw 0xaa55\n`);
+  const pad = floppy ? 'times 1474560-($-$$) db 0\n' : '';
+  writeFileSync(file, `bits 16\norg 0x7c00\n${body}\ntimes 510-($-$$) db 0\ndw 0xaa55\n${pad}`);
   return file;
 }
 
@@ -57,12 +58,12 @@ test('--save-disk writes the floppy with the sector the guest wrote through INT 
         setc al
         out 0xf4, al
 payload: db 'RINGSIDE wrote this sector'
-        times 200 db 0x5a`);
+        times 200 db 0x5a`, true);
   const out = join(dir, 'saved.img');
   const r = spawnSync(process.execPath, [cliPath, 'run', src, '--save-disk', out], { timeout: 60_000 });
   assert.equal(r.status, 1, `INT 13h reported an error or the run failed: ${r.stderr}`);
   const img = readFileSync(out);
-  assert.equal(img.length % 512, 0);
+  assert.equal(img.length, 1474560);
   assert.equal(img.subarray(512, 538).toString('latin1'), 'RINGSIDE wrote this sector');
   assert.equal(img[512 + 100], 0x5a);
   assert.equal(img.readUInt16LE(510), 0xaa55, 'the boot sector itself is kept');
