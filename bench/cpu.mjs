@@ -29,7 +29,15 @@ const USAGE = `usage: node bench/cpu.mjs [options]
                         v86's interpreter (retired-instruction counter), then exit
   --keep                keep the temporary directory with the images`;
 
+// The argument-list options take values that start with '-', which parseArgs
+// refuses in the spaced form: glue them as --option=value first.
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length - 1; i++) {
+  if (argv[i] === '--ringside-args' || argv[i] === '--overhead-args') argv.splice(i, 2, `${argv[i]}=${argv[i + 1]}`);
+}
+
 const { values: opt } = parseArgs({
+  args: argv,
   options: {
     engines: { type: 'string', default: 'ringside,qemu,bochs,v86' },
     workloads: { type: 'string', default: 'alu,memory,paging,call' },
