@@ -5,6 +5,12 @@ import { loadGuest } from './machine/loaders/image';
 import { GuestLoadError } from './machine/loaders/errors';
 import { Machine, MiB } from './machine/pc';
 import { asciiToScancodes } from './machine/scancodes';
+import { Cls } from './cpu/opcodes';
+
+/** Every class of privileged or sensitive instruction the debugger can break on. */
+const PRIVILEGED_CLASSES = Cls.CrWrite | Cls.CrRead | Cls.Clts | Cls.Lmsw | Cls.DrAccess | Cls.DescLoad | Cls.DescStore |
+  Cls.Smsw | Cls.Io | Cls.MsrRead | Cls.MsrWrite | Cls.Cpuid | Cls.Hlt | Cls.IntFlag | Cls.Invlpg | Cls.Cache | Cls.Vmx |
+  Cls.Rdtsc | Cls.Rdpmc | Cls.SoftInt | Cls.Sysenter | Cls.FarTransfer;
 
 /** Exit statuses of the runner besides the guest's own (isa-debug-exit gives odd values). */
 export const STATUS = {
@@ -55,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
   const machine = new Machine({ ramBytes, realtime: opts.realtime });
   machine.load(guest);
   const cpu = machine.cpu;
+  if (opts.noTlbReuse) cpu.tlb.reuseOnSameRoot = false;
+  if (opts.benchBreakpoints > 0 || opts.benchEvents) armForMeasurement(cpu, opts.benchBreakpoints, opts.benchEvents);
 
   // Console: COM1 and port 0xE9 to stdout byte for byte (0xE9 to a file with --debugcon).
   const out: number[] = [];
@@ -133,6 +141,20 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.vga) process.stderr.write(vgaScreen(machine));
   if (opts.stats) process.stderr.write(stats(machine, wallNs));
   return ending.status;
+}
+
+/**
+ * What a debugger costs when armed but not hit: N code breakpoints on addresses the guest never
+ * executes (the last pages of RAM) and every privileged-instruction class intercepted by a hook
+ * that lets each instruction run. Used by the benchmarks to measure the hooks' overhead.
+ */
+function armForMeasurement(cpu: Machine['cpu'], breakpoints: number, events: boolean): void {
+  const addrs: number[] = [];
+  for (let k = 0; k < breakpoints; k++) addrs.push(cpu.ramSize - 0x1000 - k * 16);
+  const classes = events ? PRIVILEGED_CLASSES : 0;
+  const prev = cpu.hooks.beforeInsn;
+  cpu.hooks = { ...cpu.hooks, beforeInsn: (c, i) => (prev ? prev(c, i) : false) };
+  cpu.setIntercepts(cpu.interceptClasses | classes, [...cpu.hookAddrs, ...addrs]);
 }
 
 function hexAddr(cpu: Machine['cpu']): string {

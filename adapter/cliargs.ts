@@ -42,6 +42,11 @@ export interface RunOptions {
   vga: boolean;
   debugcon?: string;
   saveDisk?: string;
+  /** Every CR3 load flushes the TLB (no reuse of entries for an unchanged root). */
+  noTlbReuse: boolean;
+  /** Measurement aids: arm N breakpoints that never hit, and every privileged-instruction event class. */
+  benchBreakpoints: number;
+  benchEvents: boolean;
 }
 
 export type ParsedCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: RunOptions };
@@ -69,6 +74,9 @@ Options:
   --vga                  print the final 80x25 text screen at the end
   --debugcon FILE        write port 0xE9 output to FILE instead of stdout
   --save-disk FILE       write the disk image, with the guest's writes, to FILE at the end
+  --no-tlb-reuse         flush the TLB on every CR3 load, even of an unchanged root
+  --bench-breakpoints N  (measurement) arm N code breakpoints that never hit
+  --bench-events all     (measurement) arm every privileged-instruction event class
   -h, --help             show this help
   --version              show the version
 
@@ -101,6 +109,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   '--vga': { kind: 'flag', apply: (o) => (o.vga = true) },
   '--debugcon': { kind: 'string', apply: (o, v, n) => (o.debugcon = fileName(n, v)) },
   '--save-disk': { kind: 'string', apply: (o, v, n) => (o.saveDisk = fileName(n, v)) },
+  '--no-tlb-reuse': { kind: 'flag', apply: (o) => (o.noTlbReuse = true) },
+  '--bench-breakpoints': { kind: 'string', apply: (o, v, n) => (o.benchBreakpoints = count(n, v)) },
+  '--bench-events': { kind: 'choice', apply: (o, v, n) => (o.benchEvents = choice(n, v, ['all', 'none'] as const) === 'all') },
 };
 
 /**
@@ -124,7 +135,7 @@ export function parseRunArgs(argv: readonly string[]): ParsedCommand {
 
 /** Parses what follows `run`. */
 export function parseRunOptions(args: readonly string[]): RunOptions {
-  const o: Draft = { ramMiB: DEFAULT_RAM_MIB, format: 'auto', modules: [], stats: false, realtime: false, vga: false };
+  const o: Draft = { ramMiB: DEFAULT_RAM_MIB, format: 'auto', modules: [], stats: false, realtime: false, vga: false, noTlbReuse: false, benchBreakpoints: 0, benchEvents: false };
   let onlyPositional = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
