@@ -122,6 +122,8 @@ export class VirtualList {
   setData(columns: VListColumns, total: number, indices?: Uint32Array): void {
     this.columns = columns;
     this.setHeader(columns.header);
+    // A new filter or table starts at the top.
+    if (indices !== this.indices || total !== this.total) this.element.scrollTop = 0;
     this.total = total;
     this.indices = indices;
     const n = indices ? indices.length : total;

@@ -97,6 +97,8 @@ export class HypervisorPanel implements vscode.Disposable {
   /** The last data posted (the extension tests read it). */
   lastData: PanelData = {};
   lastTranslation?: RingsideTranslation;
+  /** The refreshes made while the guest ran: when, and the retired-instruction count seen. */
+  readonly polls: { at: number; icount: number }[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: GuestSessions) {
     this.subs.push(
@@ -185,15 +187,22 @@ export class HypervisorPanel implements vscode.Disposable {
     this.lastPoll = Date.now();
     try {
       const cpu = (await s.session.customRequest('ringside/cpu')) as RingsideCpuState;
+      this.polls.push({ at: Date.now(), icount: cpu.icount });
+      if (this.polls.length > 20) this.polls.shift();
       if (this.sessions.current()?.run === 'running') this.post({ ...this.stateMessage(s), cpu } as ToPanel);
     } catch { /* the adapter answers only between run slices or when stopped */ }
   }
 
-  /** Fetches every tab's data from the current session and posts it. */
+  /** Fetches every tab's data from the current session and posts it; a stop during a fetch fetches again after it. */
   refresh(): Promise<void> {
-    this.fetching ??= this.fetchAll().finally(() => { this.fetching = undefined; });
+    if (this.fetching) {
+      this.refetch ??= this.fetching.then(() => { this.refetch = undefined; return this.refresh(); });
+      return this.refetch;
+    }
+    this.fetching = this.fetchAll().finally(() => { this.fetching = undefined; });
     return this.fetching;
   }
+  private refetch?: Promise<void>;
 
   private async fetchAll(): Promise<void> {
     const s = this.sessions.current();

@@ -162,7 +162,9 @@ export interface RingsideDescriptorTable {
 //   ringside/vmcs        -> RingsideVmcs                           controls and guest state, decoded
 //   ringside/tcache      -> RingsideTranslationCache               binary translation: guest -> translated blocks
 //   ringside/hypercalls  -> RingsideHypercalls                     paravirt: calls made, by number
-// ringside/translate's answer grows `eptSteps` (each guest table read and the final GPA walked
+// The panel's "Break on this exit" adds a function breakpoint named `vmexit <NAME>` (e.g.
+// `vmexit CR_ACCESS`; a number works too): the adapter is expected to stop on that exit reason.
+// ringside/translate's answer grows `eptWalks` (each guest table read and the final GPA walked
 // through EPT) or `shadowSteps` (the shadow walk) when the mode has them.
 
 export interface RingsideUnavailable {

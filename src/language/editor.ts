@@ -126,7 +126,8 @@ export class PrivilegedCodeLens implements vscode.CodeLensProvider {
     if (!vscode.workspace.getConfiguration('ringside.privilegedLines').get<boolean>('codeLens', true)) return [];
     const { lines, missing } = privilegedBreakpointState(doc);
     if (!lines.length) return [];
-    const top = new vscode.Range(0, 0, 0, 0);
+    // Above the first privileged line (a lens above line 1 upsets the editor's first layout).
+    const top = new vscode.Range(lines[0], 0, lines[0], 0);
     const lenses = [new vscode.CodeLens(top, missing.length
       ? { title: `$(debug-breakpoint) Break on privileged instructions in this file (${missing.length} of ${lines.length} lines)`, command: BREAK_ON_PRIVILEGED, arguments: [doc.uri] }
       : { title: `$(debug-breakpoint-disabled) Remove the breakpoints on ${lines.length} privileged lines`, command: CLEAR_PRIVILEGED, arguments: [doc.uri] })];

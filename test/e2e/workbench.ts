@@ -39,8 +39,8 @@ export interface Workbench {
   server: ChildProcess;
   log: string;
   stop(): Promise<void>;
-  /** The URL that opens the workspace with this repository as the extension under development. */
-  openUrl(extra?: [string, string][]): string;
+  /** The URL that opens the workspace with this repository as the extension under development (dev false: installed extensions only). */
+  openUrl(extra?: [string, string][], dev?: boolean): string;
 }
 
 /** Copies samples/ into a scratch workspace so the tests never touch the repository's files. */
@@ -102,10 +102,10 @@ export async function startWorkbench(opts: { workspace?: string; env?: Record<st
         try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
       }
     },
-    openUrl(extra: [string, string][] = []) {
+    openUrl(extra: [string, string][] = [], dev = true) {
       const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${p}`;
-      const payload = [['extensionDevelopmentPath', remote(ROOT)], ...extra.map(([k, v]) => [k, v.startsWith('/') ? remote(v) : v])];
-      return `${this.url}?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+      const payload = [...(dev ? [['extensionDevelopmentPath', remote(ROOT)]] : []), ...extra.map(([k, v]) => [k, v.startsWith('/') ? remote(v) : v])];
+      return `${this.url}?folder=${encodeURIComponent(workspace)}${payload.length ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`;
     },
   };
   server.stdout!.on('data', (d) => { wb.log += d; });

@@ -124,20 +124,26 @@ test('the hypervisor panel gets the guest page tables and a translation; modes w
   assert.ok(d.guestTables && !('available' in d.guestTables), 'guest page tables arrived');
   const g = d.guestTables as { from: number[]; size: number[] };
   assert.ok(g.from.includes(0x40000000), `0x40000000 is among the ranges: ${JSON.stringify(d.guestTables).slice(0, 400)}`);
-  assert.ok(d.ept && 'available' in d.ept && d.ept.available === false && /EPT|shadow/.test(d.ept.reason), 'EPT is reported absent with its reason');
-  assert.ok(d.exits && 'available' in d.exits && d.exits.available === false);
+  const mode = api.defaultVirtualization;
+  if (mode.virtualization === 'none') {
+    assert.ok(d.ept && 'available' in d.ept && d.ept.available === false && /EPT/.test(d.ept.reason), 'EPT is reported absent with its reason');
+    assert.ok(d.exits && 'available' in d.exits && d.exits.available === false && /no VM exits/.test(d.exits.reason));
+  } else {
+    if (mode.memoryVirtualization === 'ept') assert.ok(d.ept && !('available' in d.ept), `EPT arrived under ${mode.virtualization}+ept`);
+    assert.ok(d.exits && d.exits.available === true && d.exits.total > 0, 'the exits so far arrived');
+  }
   const t = await api.panel.translate('0x40000000');
   assert.ok(t && t.physical !== undefined);
   assert.ok(api.panel.visible);
 });
 
-test('the rings view shows ring 0 current and no VMX under plain emulation', async () => {
+test('the rings view shows ring 0 current, and VMX non-root only under a hypervisor', async () => {
   const lines = await waitFor('rings view content', () => { const l = api.rings.snapshot(); return l.length ? l : undefined; });
   const text = lines.join('\n');
   assert.match(text, /vCPU 0/);
   assert.match(text, /Ring 0 — kernel — current/);
   assert.match(text, /Ring 3 — user$/m);
-  assert.match(text, /VMX — no VMX operation/);
+  assert.match(text, api.defaultVirtualization.virtualization === 'none' ? /VMX — no VMX operation/ : /VMX — non-root/);
 });
 
 test('ring transitions are recorded: the user task enters ring 3 through IRET', async () => {
@@ -157,6 +163,28 @@ test('ring transitions are recorded: the user task enters ring 3 through IRET', 
   assert.match(lines, /0 → 3/);
   assert.equal((await topFrame(session)).line - 1, line);
   await stopAllSessions();
+});
+
+test('while the guest runs the panel shows it running and refreshes at most once a second', async () => {
+  const file = workspaceFile('spin.asm');
+  fs.writeFileSync(file, 'bits 16\norg 0x7C00\nspin:\n    inc ax\n    jmp spin\ntimes 510 - ($ - $$) db 0\ndw 0xAA55\n');
+  api.panel.show(true);
+  const started = Date.now();
+  await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'ringside', request: 'launch', name: 'spin', program: file, stopOnEntry: false, virtualization: api.defaultVirtualization.virtualization });
+  await waitFor('the guest to run', () => (api.sessions.current()?.run === 'running' ? true : undefined));
+  await new Promise((r) => setTimeout(r, 3500));
+  const polls = api.panel.polls.filter((p) => p.at >= started);
+  assert.ok(polls.length >= 2, `refreshed while running (${polls.length} times)`);
+  for (let k = 1; k < polls.length; k++) {
+    assert.ok(polls[k].at - polls[k - 1].at >= 950, 'at most once a second');
+    assert.ok(polls[k].icount > polls[k - 1].icount, 'the guest made progress between refreshes');
+  }
+  const stopped = nextStop();
+  await vscode.commands.executeCommand('workbench.action.debug.pause');
+  const s = await stopped;
+  assert.match(s.reason ?? '', /pause/i);
+  await stopAllSessions();
+  fs.unlinkSync(file);
 });
 
 test('hover on a mnemonic says what it needs and what each mode does with it', async () => {
@@ -185,6 +213,13 @@ test('"Break on privileged instructions in this file" is a CodeLens and a comman
   assert.ok(lines.includes(lineOf(file, 'lgdt [gdt_descriptor]')));
   assert.ok(!lines.includes(lineOf(file, 'mov esp, kernel_stack_top')));
   vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+});
+
+test('a configuration whose program does not exist is stopped before the adapter starts', async () => {
+  const before = api.sessions.current();
+  const ok = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'ringside', request: 'launch', name: 'missing', program: workspaceFile('no-such-guest.asm') });
+  assert.equal(ok, false, 'the launch is refused');
+  assert.equal(api.sessions.current(), before, 'no session started');
 });
 
 test('nasm errors appear in the Problems panel at their lines', async () => {
