@@ -635,7 +635,8 @@ export class RingsideSession extends DebugSession {
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
     const s = this.engine?.lastStop;
     if (!s?.exception) { this.sendErrorResponse(response, { id: 1010, format: 'the guest did not stop on an event', showUser: false }); return; }
-    response.body = { exceptionId: s.exception.filterId, description: s.description, breakMode: 'always', details: { message: s.exception.details, typeName: s.exception.title } };
+    // VS Code titles the stop "Exception has occurred: <exceptionId>": use the readable name; the filter id stays in details.
+    response.body = { exceptionId: s.exception.title, description: s.description, breakMode: 'always', details: { message: s.exception.details, typeName: s.exception.title, fullTypeName: s.exception.filterId } };
     this.sendResponse(response);
   }
 

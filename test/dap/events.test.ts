@@ -52,7 +52,7 @@ describe('event filters on the kernel sample', () => {
         if (c.line) assert.equal((await topFrame(dc)).line, lineOf(KERNEL, c.line));
         await c.check?.(dc);
         const info = await dc.exceptionInfoRequest({ threadId: 1 });
-        assert.equal(info.body.exceptionId, c.filter);
+        assert.equal(info.body.details?.fullTypeName, c.filter);
         assert.ok(info.body.details?.message);
       } finally {
         await dc.stop();
