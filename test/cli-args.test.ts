@@ -23,7 +23,7 @@ function runOpts(argv: string[]): RunOptions {
 test('defaults', () => {
   assert.deepEqual(runOpts(['kernel.asm']), {
     guest: 'kernel.asm', mode: 'none', memoryVirt: undefined, ramMiB: 64, format: 'auto', modules: [],
-    stats: false, realtime: false, vga: false,
+    stats: false, realtime: false, vga: false, noTlbReuse: false, benchBreakpoints: 0, benchEvents: false,
   });
 });
 
@@ -31,12 +31,13 @@ test('every option, in both spellings, before and after the guest', () => {
   const o = runOpts([
     '--ram', '128', '--format=multiboot', 'k.elf', '--cmdline', '-v quiet', '--module', 'initrd.img,root=/dev/ram',
     '--module=font.psf', '--stats', '--max-instructions', '0x1000', '--realtime', '--vga', '--debugcon', 'e9.log',
-    '--save-disk=out.img', '--mode', 'none',
+    '--save-disk=out.img', '--mode', 'none', '--no-tlb-reuse', '--bench-breakpoints', '100', '--bench-events=all',
   ]);
   assert.deepEqual(o, {
     guest: 'k.elf', mode: 'none', memoryVirt: undefined, ramMiB: 128, format: 'multiboot', cmdline: '-v quiet',
     modules: [{ path: 'initrd.img', cmdline: 'root=/dev/ram' }, { path: 'font.psf' }],
     stats: true, maxInstructions: 4096, realtime: true, vga: true, debugcon: 'e9.log', saveDisk: 'out.img',
+    noTlbReuse: true, benchBreakpoints: 100, benchEvents: true,
   });
   const f = runOpts(['flat.bin', '--format', 'flat', '--load-address', '0x7E00', '--entry', '32256']);
   assert.deepEqual([f.loadAddress, f.entry], [0x7e00, 32256]);
