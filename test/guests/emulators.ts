@@ -12,8 +12,17 @@ const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(i
 export const repoRoot = resolve(here, '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'cli.js');
 
-/** How an image boots: a multiboot kernel, a 512-byte boot sector or a 1.44 MB floppy. */
-export type BootKind = 'multiboot' | 'boot' | 'floppy';
+/** How an image boots: a multiboot kernel, a 512-byte boot sector, a floppy or a hard disk image. */
+export type BootKind = 'multiboot' | 'boot' | 'floppy' | 'disk';
+
+/**
+ * How a guest test's source boots: a line `; image: floppy` or `; image: disk` marks a boot image
+ * (test/guests/lib/boot16.inc); the others are multiboot kernels (lib/guest.inc).
+ */
+export function guestKind(source: string): BootKind {
+  const m = /^; image: (floppy|disk)\s*$/m.exec(readFileSync(source, 'latin1'));
+  return m ? (m[1] as BootKind) : 'multiboot';
+}
 
 /** The status a run ends with when the guest writes v to port 0xF4: (v << 1) | 1. */
 export function exitPortStatus(value: number): number {
@@ -110,16 +119,20 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult>
   });
 }
 
+/** Guest RAM on both sides: `ringside run`'s default (QEMU's would be 128 MiB), so memory maps agree. */
+export const RAM_MIB = 64;
+
 /** QEMU's command line for an image (see shared/notes/peers.md). */
 export function qemuArgs(image: string, kind: BootKind, cpu?: string): string[] {
   const args = ['-accel', 'tcg'];
   if (cpu) args.push('-cpu', cpu);
   args.push(
-    '-display', 'none', '-monitor', 'none', '-no-reboot', '-serial', 'stdio',
+    '-m', String(RAM_MIB), '-display', 'none', '-monitor', 'none', '-no-reboot', '-serial', 'stdio',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
   );
+  // snapshot=on: the guest's disk writes stay out of the image file, as under `ringside run`.
   if (kind === 'multiboot') args.push('-kernel', image);
-  else args.push('-drive', `file=${image},format=raw,if=floppy`);
+  else args.push('-drive', `file=${image},format=raw,if=${kind === 'disk' ? 'ide' : 'floppy'},snapshot=on`);
   return args;
 }
 

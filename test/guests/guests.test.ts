@@ -1,5 +1,6 @@
 // Guest tests for what user mode cannot reach: each test/guests/NAME.asm is a multiboot
-// kernel that prints one line per check on COM1 and ends through port 0xF4.
+// kernel, or a boot image for the BIOS tests (bios-*.asm, marked `; image: floppy|disk`), that
+// prints one line per check on COM1 and ends through port 0xF4.
 //
 // Expected output:
 //   expected/NAME.txt       QEMU TCG's output, recorded (`node --import tsx test/guests/record.ts`)
@@ -14,8 +15,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  GUEST_CPU, assemble, describeMismatch, exitPortStatus, haveNasm, haveQemu, limiter, repoRoot,
-  runQemu, runRingside, scratchDir, type RunResult,
+  GUEST_CPU, assemble, describeMismatch, exitPortStatus, guestKind, haveNasm, haveQemu, limiter, repoRoot,
+  runQemu, runRingside, scratchDir, type BootKind, type RunResult,
 } from './emulators';
 
 const guestDir = join(repoRoot, 'test', 'guests');
@@ -30,6 +31,7 @@ function read(path: string): string | null {
 
 interface Guest {
   name: string;
+  kind: BootKind;                         // multiboot kernel, or a floppy/disk boot image
   image: string;
   qemuText: string | null;                // expected/NAME.txt
   sdmText: string | null;                 // NAME.expected.txt
@@ -41,6 +43,7 @@ const table = new Map<string, Guest>();
 for (const name of guests) {
   table.set(name, {
     name,
+    kind: guestKind(join(guestDir, `${name}.asm`)),
     image: join(dir, `${name}.bin`),
     qemuText: read(join(guestDir, 'expected', `${name}.txt`)),
     sdmText: read(join(guestDir, `${name}.expected.txt`)),
@@ -64,8 +67,8 @@ before(() => {
       assembleErrors.set(g.name, (e as Error).message);
       continue;
     }
-    if (qemu) qemuRuns.set(g.name, qemuPool(() => runQemu(g.image, 'multiboot', GUEST_CPU)));
-    ringsideRuns.set(g.name, ringsidePool(() => runRingside(g.image, 'multiboot')));
+    if (qemu) qemuRuns.set(g.name, qemuPool(() => runQemu(g.image, g.kind, GUEST_CPU)));
+    ringsideRuns.set(g.name, ringsidePool(() => runRingside(g.image, g.kind)));
   }
 });
 

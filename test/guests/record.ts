@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type BootKind, GUEST_CPU, assemble, exitPortStatus, limiter, repoRoot, runQemu, scratchDir,
+  type BootKind, GUEST_CPU, assemble, exitPortStatus, guestKind, limiter, repoRoot, runQemu, scratchDir,
 } from './emulators';
 
 interface Job { name: string; source: string; kind: BootKind; cpu?: string; out: string; sdm?: string }
@@ -20,7 +20,7 @@ const jobs: Job[] = [];
 for (const f of readdirSync(guestDir).filter((f) => f.endsWith('.asm')).sort()) {
   const name = f.slice(0, -4);
   jobs.push({
-    name, source: join(guestDir, f), kind: 'multiboot', cpu: GUEST_CPU,
+    name, source: join(guestDir, f), kind: guestKind(join(guestDir, f)), cpu: GUEST_CPU,
     out: join(guestDir, 'expected', `${name}.txt`), sdm: join(guestDir, `${name}.expected.txt`),
   });
 }

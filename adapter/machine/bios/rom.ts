@@ -4,6 +4,8 @@
 // and the IVT points at <service>: a one-byte NOP whose execution runs the service in TypeScript.
 // A service that must wait (a key, say) moves EIP back to the `sti; hlt` pair and is retried after
 // the next interrupt. The pushed FLAGS image carries CF/ZF results back through IRET.
+// As on a PC with a VGA card, INT 10h lives in a video option ROM at C000:0000, and the vectors
+// kept for programs (60h-66h) and 79h start out null (checked against SeaBIOS: bios-vectors).
 import type { Cpu } from '../../cpu/cpu';
 import { type BiosEnv, setCarry } from './env';
 import { Video } from './video';
@@ -16,6 +18,12 @@ const STUB_BASE = 0xe000;
 const STUB_SIZE = 8;
 /** Offset of the service byte within a stub. */
 const SERVICE = 2;
+/** The video option ROM: signature, size in 512-byte blocks, init entry (RETF), INT 10h stub. */
+const VIDEO_ROM = 0xc0000;
+const VIDEO_ROM_SIZE = 512;
+const VIDEO_INT10 = 0x100;
+/** Vectors a BIOS leaves null: 60h-66h (for programs) and 79h. */
+const NULL_VECTORS = [0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x79];
 
 export class Bios {
   readonly video: Video;
@@ -49,6 +57,16 @@ export class Bios {
       w16(v * 4 + 2, ROM_SEG);
       cpu.hle.set(base + SERVICE, (c) => this.service(c, v));
     }
+    m.fill(0, VIDEO_ROM, VIDEO_ROM + VIDEO_ROM_SIZE);
+    m.set([0x55, 0xaa, VIDEO_ROM_SIZE / 512, 0xcb], VIDEO_ROM);
+    m.set([0xfb, 0xf4, 0x90, 0xcf], VIDEO_ROM + VIDEO_INT10);
+    let sum = 0;
+    for (let a = VIDEO_ROM; a < VIDEO_ROM + VIDEO_ROM_SIZE - 1; a++) sum += m[a];
+    m[VIDEO_ROM + VIDEO_ROM_SIZE - 1] = -sum & 0xff; // option ROMs sum to 0
+    cpu.hle.set(VIDEO_ROM + VIDEO_INT10 + SERVICE, (c) => this.service(c, 0x10));
+    w16(0x10 * 4, VIDEO_INT10 + SERVICE);
+    w16(0x10 * 4 + 2, VIDEO_ROM >>> 4);
+    for (const v of NULL_VECTORS) { w16(v * 4, 0); w16(v * 4 + 2, 0); }
     // Reset vector: jump to the boot sector again.
     m.set([0xea, 0x00, 0x7c, 0x00, 0x00], 0xffff0);
     m.set([0x30, 0x34, 0x2f, 0x30, 0x31, 0x2f, 0x32, 0x36], 0xffff5); // BIOS date "04/01/26"

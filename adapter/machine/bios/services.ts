@@ -1,13 +1,14 @@
 // INT 08h/09h (timer and keyboard IRQs), 11h, 12h, 15h, 16h, 1Ah: system services of the HLE BIOS.
 import type { Cpu } from '../../cpu/cpu';
 import { ES } from '../../cpu/insn';
-import { e820Map, type E820Entry } from '../loaders/e820';
+import { e820Map, memUpperKiB, type E820Entry } from '../loaders/e820';
 import { type BiosEnv, ah, al, bx, cx, dx, setAX, setBX, setCX, setDX, setAH, setAL, setCarry, setZero, status, linear } from './env';
 
 const BDA_TICKS = 0x46c, BDA_MIDNIGHT = 0x470, BDA_KBD_FLAGS = 0x417;
 const BDA_KBD_HEAD = 0x41a, BDA_KBD_TAIL = 0x41c, BDA_KBD_START = 0x480, BDA_KBD_END = 0x482;
 const TICKS_PER_DAY = 0x1800b0;
 const SMAP = 0x534d4150;
+const MB = 0x100000;
 
 /** Set-1 make codes -> [unshifted, shifted] ASCII (0 = no character). */
 const KEYMAP: Record<number, [number, number]> = {};
@@ -114,6 +115,11 @@ export class SystemServices {
     return e820Map(this.env.ramSize);
   }
 
+  /** End of the usable RAM that starts at 1 MiB (the E820 map keeps the top 128 KiB back). */
+  private ramTop(): number {
+    return MB + memUpperKiB(this.env.ramSize) * 1024;
+  }
+
   int15(c: Cpu): void {
     const fn = ah(c);
     if (c.r32[0] === 0xe820 && c.r32[2] === SMAP) {
@@ -144,17 +150,17 @@ export class SystemServices {
         }
       case 0x86: setCarry(c, false); return; // wait: virtual time is not stretched for it
       case 0x87: status(c, 0x86); return;
-      case 0x88: {
-        const kb = Math.max(0, Math.min(0xfc00, (this.env.ramSize - 0x100000) / 1024));
-        setAX(c, kb);
+      case 0x88: { // KiB above 1 MiB, at most 63 MiB (what real machines report)
+        const top = this.ramTop();
+        setAX(c, top > 64 * MB ? 63 * 1024 : (top - MB) / 1024);
         setCarry(c, false);
         return;
       }
       case 0xe8:
-        if (al(c) === 0x01) {
-          const ram = this.env.ramSize;
-          const below16 = Math.max(0, Math.min(0x3c00, (ram - 0x100000) / 1024));
-          const above16 = Math.max(0, Math.min(0xffff, Math.floor((ram - 0x1000000) / 0x10000)));
+        if (al(c) === 0x01) { // KiB from 1 to 16 MiB, 64 KiB blocks above 16 MiB
+          const top = this.ramTop();
+          const below16 = top > 16 * MB ? 15 * 1024 : (top - MB) / 1024;
+          const above16 = top > 16 * MB ? Math.min(0xffff, Math.floor((top - 16 * MB) / 0x10000)) : 0;
           setAX(c, below16); setCX(c, below16);
           setBX(c, above16); setDX(c, above16);
           setCarry(c, false);

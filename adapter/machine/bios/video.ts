@@ -22,7 +22,8 @@ export class Video {
     m[0x463] = 0xd4; m[0x464] = 0x03; // CRTC base 0x3D4
     m[0x484] = ROWS - 1;
     m[0x485] = 16;
-    m[BDA_CURSOR_SHAPE] = 0x0e; m[BDA_CURSOR_SHAPE + 1] = 0x0d;
+    // Cursor lines 6-7 in CGA terms: what a VGA BIOS reports (AH=03h CX=0607h) for mode 03h.
+    m[BDA_CURSOR_SHAPE] = 0x07; m[BDA_CURSOR_SHAPE + 1] = 0x06;
     m[BDA_PAGE] = 0;
     this.setCursor(0, 0);
     this.env.cpu.code.invalidatePage(TEXT >>> 12);
