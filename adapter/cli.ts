@@ -4,8 +4,11 @@ import { parseRunArgs, UsageError, usageText, type RunOptions } from './cliargs'
 import { loadGuest } from './machine/loaders/image';
 import { GuestLoadError } from './machine/loaders/errors';
 import { Machine, MiB } from './machine/pc';
+import { NS_PER_INSTRUCTION } from './machine/clock';
 import { asciiToScancodes } from './machine/scancodes';
 import { Cls } from './cpu/opcodes';
+import { createHypervisor, ModeError } from './hypervisor/modes';
+import type { Vm } from './hypervisor/vm';
 
 /** Every class of privileged or sensitive instruction the debugger can break on. */
 const PRIVILEGED_CLASSES = Cls.CrWrite | Cls.CrRead | Cls.Clts | Cls.Lmsw | Cls.DrAccess | Cls.DescLoad | Cls.DescStore |
@@ -23,6 +26,8 @@ export const STATUS = {
 } as const;
 
 const SLICE = 1_000_000;
+/** Virtual time a halted guest may sleep without anything waking it before the run ends (60 s). */
+const IDLE_GIVE_UP = 6_000_000_000;
 
 function fail(msg: string, status: number): never {
   process.stderr.write(`ringside: ${msg}\n`);
@@ -63,6 +68,14 @@ export async function main(argv: string[]): Promise<number> {
   const cpu = machine.cpu;
   if (opts.noTlbReuse) cpu.tlb.reuseOnSameRoot = false;
   if (opts.benchBreakpoints > 0 || opts.benchEvents) armForMeasurement(cpu, opts.benchBreakpoints, opts.benchEvents);
+  // The hypervisor takes the loaded guest as its starting state (--mode vtx).
+  let vm: Vm | undefined;
+  try {
+    vm = createHypervisor(machine, { mode: opts.mode, memory: opts.memoryVirt, vmcs: opts.vmcs });
+  } catch (e) {
+    if (e instanceof ModeError) fail(e.message, STATUS.badInput);
+    throw e;
+  }
 
   // Console: COM1 and port 0xE9 to stdout byte for byte (0xE9 to a file with --debugcon).
   const out: number[] = [];
@@ -98,11 +111,14 @@ export async function main(argv: string[]): Promise<number> {
   const limit = opts.maxInstructions ?? Infinity;
   let ending: { status: number; message?: string } | undefined;
   let lastYield = Date.now();
+  // Idle time since the guest last retired an instruction (a HLT that only masked devices interrupt).
+  let idleMark = cpu.idleTicks, lastCount = cpu.icount;
   try {
     while (!ending) {
       const budget = Math.min(SLICE, limit - cpu.icount);
       const why = budget > 0 ? cpu.run(budget) : 'limit';
       flush();
+      if (cpu.icount !== lastCount) { lastCount = cpu.icount; idleMark = cpu.idleTicks; }
       if (machine.exit) {
         ending = { status: machine.exit.status };
       } else if (why === 'shutdown') {
@@ -114,6 +130,9 @@ export async function main(argv: string[]): Promise<number> {
           const detail = cpu.flags & 0x200 ? 'with nothing left that could interrupt it' : 'with interrupts disabled';
           ending = { status: STATUS.haltedForever, message: `guest halted at ${hexAddr(cpu)} ${detail}` };
         }
+      } else if (why === 'limit' && cpu.halted && !inputOpen && cpu.idleTicks - idleMark > IDLE_GIVE_UP) {
+        const secs = IDLE_GIVE_UP * NS_PER_INSTRUCTION / 1e9;
+        ending = { status: STATUS.haltedForever, message: `guest halted at ${hexAddr(cpu)} and nothing woke it for ${secs} s of virtual time` };
       } else if (why === 'limit' && cpu.icount >= limit) {
         ending = { status: STATUS.instructionLimit, message: `stopped after --max-instructions ${limit} at ${hexAddr(cpu)}` };
       }
@@ -139,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write('ringside: --save-disk: this guest has no disk image\n');
   }
   if (opts.vga) process.stderr.write(vgaScreen(machine));
-  if (opts.stats) process.stderr.write(stats(machine, wallNs));
+  if (opts.stats) process.stderr.write(stats(machine, wallNs, vm));
   return ending.status;
 }
 
@@ -168,7 +187,7 @@ function vgaScreen(m: Machine): string {
   return [bar, ...lines.map((l) => '|' + l.padEnd(80) + '|'), bar, ''].join('\n');
 }
 
-function stats(m: Machine, wallNs: number): string {
+function stats(m: Machine, wallNs: number, vm: Vm | undefined): string {
   const cpu = m.cpu;
   const secs = wallNs / 1e9;
   const mips = cpu.icount / 1e6 / Math.max(secs, 1e-9);
@@ -186,6 +205,7 @@ function stats(m: Machine, wallNs: number): string {
     const calls = [...m.bios.calls.entries()].sort((a, b) => a[0] - b[0]).map(([v, n]) => `INT ${v.toString(16).padStart(2, '0')}h x${n}`);
     lines.push(`BIOS services:        ${calls.join(', ') || '(none)'}`);
   }
+  if (vm) lines.push(...vm.statsLines());
   return lines.join('\n') + '\n';
 }
 

@@ -3,6 +3,7 @@
 // prints it as `ringside: <message>` and exits with status 2.
 
 import { GUEST_FORMATS, type FormatChoice } from './machine/loaders/types';
+import { defaultSettings, applySetting, parseSettingText, SettingError } from './hypervisor/controls';
 
 export class UsageError extends Error {
   readonly exitStatus = 2;
@@ -16,7 +17,7 @@ export class UsageError extends Error {
 export const ALL_MODES = ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt'] as const;
 export type VirtMode = (typeof ALL_MODES)[number];
 /** The modes that work today. Widen this as the hypervisor grows; nothing else needs to change. */
-export const ACCEPTED_MODES: readonly VirtMode[] = ['none'];
+export const ACCEPTED_MODES: readonly VirtMode[] = ['none', 'vtx'];
 
 export const MEMORY_VIRTS = ['ept', 'shadow'] as const;
 export type MemoryVirt = (typeof MEMORY_VIRTS)[number];
@@ -30,6 +31,8 @@ export interface RunOptions {
   mode: VirtMode;
   /** Undefined under --mode none; 'ept' by default under vtx, 'shadow' under the others. */
   memoryVirt?: MemoryVirt;
+  /** VMCS settings from --vmcs key=value (repeatable); absent when none were given. */
+  vmcs?: [string, string][];
   ramMiB: number;
   format: FormatChoice;
   loadAddress?: number;
@@ -62,6 +65,8 @@ image, a flat binary, or a multiboot/ELF32 kernel.
 Options:
   --mode MODE            ${ALL_MODES.join('|')} (default none; available: ${ACCEPTED_MODES.join(', ')})
   --memory-virt KIND     ${MEMORY_VIRTS.join('|')}: how the hypervisor virtualizes memory
+  --vmcs KEY=VALUE       a VM-execution control under --mode vtx, e.g. hlt_exiting=0,
+                         rdtsc_exiting=1, ept_page_size=4k, vpid=0 (repeatable)
   --ram MIB              guest RAM in MiB, ${MIN_RAM_MIB}..${MAX_RAM_MIB} (default ${DEFAULT_RAM_MIB})
   --format FORMAT        auto|${GUEST_FORMATS.join('|')} (default auto)
   --load-address ADDR    where a flat binary is loaded (default: its org, else 0x100000)
@@ -97,6 +102,7 @@ type Draft = Omit<RunOptions, 'guest' | 'mode' | 'memoryVirt'> & { guest?: strin
 const OPTIONS: Record<string, OptionSpec> = {
   '--mode': { kind: 'choice', apply: (o, v, n) => (o.mode = choice(n, v, ALL_MODES)) },
   '--memory-virt': { kind: 'choice', apply: (o, v, n) => (o.memoryVirt = choice(n, v, MEMORY_VIRTS)) },
+  '--vmcs': { kind: 'string', apply: (o, v, n) => { (o.vmcs ??= []).push(...vmcsPairs(n, v)); } },
   '--ram': { kind: 'string', apply: (o, v, n) => (o.ramMiB = ramMiB(n, v)) },
   '--format': { kind: 'choice', apply: (o, v, n) => (o.format = choice(n, v, ['auto', ...GUEST_FORMATS] as const)) },
   '--load-address': { kind: 'string', apply: (o, v, n) => (o.loadAddress = address(n, v)) },
@@ -174,12 +180,26 @@ export function parseRunOptions(args: readonly string[]): RunOptions {
   const mode = o.mode ?? 'none';
   if (!ACCEPTED_MODES.includes(mode))
     throw new UsageError(`--mode ${mode} is not available yet; only ${ACCEPTED_MODES.map((m) => `'${m}'`).join(', ')} ${ACCEPTED_MODES.length === 1 ? 'is' : 'are'}`);
+  if (mode === 'none' && o.vmcs?.length) throw new UsageError('--vmcs needs a hypervisor: use --mode vtx (plain emulation has no VMCS)');
   let memoryVirt = o.memoryVirt;
   if (memoryVirt === 'ept' && mode !== 'vtx' && mode !== 'none')
     throw new UsageError(`--memory-virt ept needs --mode vtx; ${mode} uses shadow page tables`);
   if (mode === 'none') memoryVirt = undefined;
   else memoryVirt ??= mode === 'vtx' ? 'ept' : 'shadow';
   return { ...o, guest: o.guest, mode, memoryVirt };
+}
+
+/** --vmcs key=value[,key=value]: each key and value checked against the VMCS settings the hypervisor knows. */
+function vmcsPairs(name: string, value: string): [string, string][] {
+  try {
+    const pairs = parseSettingText(value);
+    const probe = defaultSettings('ept');
+    for (const [k, v] of pairs) applySetting(probe, k, v);
+    return pairs;
+  } catch (e) {
+    if (e instanceof SettingError) throw new UsageError(`${name}: ${e.message}`);
+    throw e;
+  }
 }
 
 function choice<T extends string>(name: string, value: string, valid: readonly T[]): T {
@@ -233,6 +253,7 @@ function valueHint(name: string): string {
   switch (name) {
     case '--mode': return ALL_MODES.join('|');
     case '--memory-virt': return MEMORY_VIRTS.join('|');
+    case '--vmcs': return 'key=value, e.g. hlt_exiting=0 or io_passthrough=0x80,0x3f8-0x3ff';
     case '--ram': return `MiB, ${MIN_RAM_MIB}..${MAX_RAM_MIB}`;
     case '--format': return ['auto', ...GUEST_FORMATS].join('|');
     case '--load-address':

@@ -6,6 +6,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 const entries = [
   { entryPoints: ['adapter/cli.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['adapter/dap/main.ts'], outfile: 'dist/adapter.js' },
+  { entryPoints: ['adapter/dap/serialclient.ts'], outfile: 'dist/serial-terminal.js' },
   { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { entryPoints: ['media/panel.ts'], outfile: 'dist/panel.js', platform: 'browser', format: 'iife' },
 ];

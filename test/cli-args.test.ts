@@ -91,10 +91,18 @@ test('bad values: format, mode, memory virtualization, numbers', () => {
   assert.equal(runOpts(['k', '--max-instructions', '1_000_000']).maxInstructions, 1_000_000);
 });
 
-test('modes other than none are refused until the hypervisor lands, with the message the issue asks for', () => {
-  assert.deepEqual(ACCEPTED_MODES, ['none']);
-  assert.equal(usageError(['run', 'k', '--mode', 'vtx']), "--mode vtx is not available yet; only 'none' is");
-  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none' is");
+test('modes the hypervisor does not run yet are refused, with the message the issue asks for', () => {
+  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx']);
+  assert.equal(runOpts(['k', '--mode', 'vtx']).memoryVirt, 'ept');
+  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none', 'vtx' are");
+});
+
+test('--vmcs settings are checked and need a hypervisor', () => {
+  assert.deepEqual(runOpts(['k', '--mode', 'vtx', '--vmcs', 'hlt_exiting=0', '--vmcs=io_passthrough=0x80,0x3f8-0x3ff,rdtsc_exiting=1']).vmcs,
+    [['hlt_exiting', '0'], ['io_passthrough', '0x80,0x3f8-0x3ff'], ['rdtsc_exiting', '1']]);
+  assert.match(usageError(['run', 'k', '--mode', 'vtx', '--vmcs', 'hlt=1']), /^--vmcs: unknown vmcs setting 'hlt'; known: external_interrupt_exiting, /);
+  assert.equal(usageError(['run', 'k', '--mode', 'vtx', '--vmcs', 'hlt_exiting=maybe']), "--vmcs: vmcs setting 'hlt_exiting' is a flag: true or false (got \"maybe\")");
+  assert.equal(usageError(['run', 'k', '--vmcs', 'hlt_exiting=0']), '--vmcs needs a hypervisor: use --mode vtx (plain emulation has no VMCS)');
 });
 
 test('memory virtualization defaults follow the mode once more modes are accepted', () => {

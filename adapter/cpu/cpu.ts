@@ -674,11 +674,14 @@ export class Cpu {
    */
   run(budget: number): StopReason {
     const limit = this.icount + budget;
+    // Idle time counts against the budget too, so a halted CPU that devices keep waking to no
+    // effect (a masked timer) still hands control back.
+    const timeLimit = this.icount + this.idleTicks + budget;
     this.stopRequested = false;
     while (true) {
       if (this.shutdown) return 'shutdown';
       if (this.stopRequested) return 'stop';
-      if (this.icount >= limit) return 'limit';
+      if (this.icount >= limit || this.icount + this.idleTicks >= timeLimit) return 'limit';
       if (this.icount >= this.nextEventAt) this.host.serviceDevices(this);
       if (!this.shadow) {
         if (this.nmiPending && !this.nmiBlocked) {

@@ -53,7 +53,7 @@ export function translateRequest(e: Engine, args: RingsideTranslateArgs): Ringsi
   if (t.physical !== undefined) {
     out.physical = t.physical;
     // Without a hypervisor guest-physical is host-physical (guest RAM starts host memory).
-    const hpa = e.cpu.gpaToHpa(t.physical & ~0xfff, 0);
+    const hpa = e.cpu.gpaPeek(t.physical & ~0xfff);
     if (hpa >= 0) out.host = ((hpa & ~0xfff) | (t.physical & 0xfff)) >>> 0;
     out.pageSize = t.pageSize;
     out.writable = t.writable;

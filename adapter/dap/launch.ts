@@ -3,11 +3,13 @@
 import { GUEST_FORMATS } from '../machine/loaders/types';
 import { MAX_RAM_MIB, DEFAULT_RAM_MIB } from '../machine/loaders/image';
 import { parseNumber } from '../debugger/expr';
+import { WORKING_MODES } from '../hypervisor/modes';
+import { defaultSettings, applySetting, SettingError } from '../hypervisor/controls';
 
 export const VIRTUALIZATION_MODES = ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt'] as const;
 export type Virtualization = (typeof VIRTUALIZATION_MODES)[number];
-/** Modes the adapter can run today; the others arrive with the hypervisor. */
-export const AVAILABLE_MODES: readonly Virtualization[] = ['none'];
+/** Modes the adapter can run today (the hypervisor's list); the others are refused with a clear message. */
+export const AVAILABLE_MODES: readonly Virtualization[] = WORKING_MODES;
 
 export interface LaunchConfig {
   program: string;
@@ -18,6 +20,8 @@ export interface LaunchConfig {
   modules: { path: string; cmdline?: string }[];
   virtualization: Virtualization;
   memoryVirtualization?: 'ept' | 'shadow';
+  /** VM-execution control settings (see the hypervisor's controls.ts), by key. */
+  vmcs?: Record<string, unknown>;
   ramMiB: number;
   stopOnEntry: boolean;
   nasmPath?: string;
@@ -38,7 +42,7 @@ export class LaunchError extends Error {
 /** Attributes VS Code and DAP clients add to any configuration. */
 const GENERIC = new Set(['type', 'request', 'name', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions', 'debugServer',
   'presentation', 'suppressMultipleSessionWarning', 'linux', 'windows', 'osx', 'env']);
-const KNOWN = new Set(['program', 'format', 'loadAddress', 'entry', 'cmdline', 'modules', 'virtualization', 'memoryVirtualization', 'ram',
+const KNOWN = new Set(['program', 'format', 'loadAddress', 'entry', 'cmdline', 'modules', 'virtualization', 'memoryVirtualization', 'vmcs', 'ram',
   'stopOnEntry', 'nasmPath', 'nasmArgs', 'symbols', 'serial', 'realtime', 'cwd']);
 
 function address(name: string, v: unknown): number | undefined {
@@ -86,12 +90,22 @@ export function parseLaunchConfig(raw: Record<string, unknown>): { config: Launc
   const format = oneOf('format', raw.format, ['auto', ...GUEST_FORMATS], 'auto');
   const virtualization = oneOf('virtualization', raw.virtualization, VIRTUALIZATION_MODES, 'vtx');
   if (!AVAILABLE_MODES.includes(virtualization)) {
-    throw new LaunchError(`virtualization "${virtualization}" is not available yet: this version of the adapter runs guests only with "virtualization": "none" (plain emulation); set that in the launch configuration`);
+    throw new LaunchError(`virtualization "${virtualization}" is not available yet: this version of the adapter runs ${AVAILABLE_MODES.map((m) => `"virtualization": "${m}"`).join(' or ')}; set one of those in the launch configuration`);
   }
   let memoryVirtualization: 'ept' | 'shadow' | undefined;
   if (raw.memoryVirtualization !== undefined) {
     memoryVirtualization = oneOf('memoryVirtualization', raw.memoryVirtualization, ['ept', 'shadow'] as const, 'ept');
     if (virtualization !== 'vtx') throw new LaunchError(`'memoryVirtualization' applies only with "virtualization": "vtx" (this configuration uses "${virtualization}")`);
+  } else if (virtualization === 'vtx') memoryVirtualization = 'ept';
+  let vmcs: Record<string, unknown> | undefined;
+  if (raw.vmcs !== undefined && raw.vmcs !== null) {
+    if (typeof raw.vmcs !== 'object' || Array.isArray(raw.vmcs)) throw new LaunchError(`'vmcs' must be an object of VM-execution control settings, e.g. { "hlt_exiting": false } (got ${JSON.stringify(raw.vmcs)})`);
+    if (virtualization !== 'vtx') throw new LaunchError(`'vmcs' applies only with "virtualization": "vtx" (this configuration uses "${virtualization}")`);
+    vmcs = raw.vmcs as Record<string, unknown>;
+    const probe = defaultSettings(memoryVirtualization ?? 'ept');
+    for (const [k, v] of Object.entries(vmcs)) {
+      try { applySetting(probe, k, v); } catch (e) { if (e instanceof SettingError) throw new LaunchError(`'vmcs': ${e.message}`); throw e; }
+    }
   }
   let ramMiB = DEFAULT_RAM_MIB;
   if (raw.ram !== undefined) {
@@ -121,6 +135,7 @@ export function parseLaunchConfig(raw: Record<string, unknown>): { config: Launc
     modules,
     virtualization,
     memoryVirtualization,
+    vmcs,
     ramMiB,
     stopOnEntry: bool('stopOnEntry', raw.stopOnEntry, true),
     nasmPath: str('nasmPath', raw.nasmPath),

@@ -1,5 +1,6 @@
 // The DAP session: translates requests into calls on the debugger engine and engine reports into
 // events. Thin by intent: every decision about breakpoints, stepping and state lives in debugger/.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   DebugSession, InitializedEvent, StoppedEvent, TerminatedEvent, ExitedEvent, OutputEvent, BreakpointEvent, Event,
@@ -7,46 +8,49 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { loadGuest } from '../machine/loaders/image';
-import { GuestLoadError, NasmError } from '../machine/loaders/errors';
+import { NasmError } from '../machine/loaders/errors';
 import { Machine, MiB } from '../machine/pc';
 import { Engine, type StopInfo } from '../debugger/engine';
 import { EVENT_FILTERS } from '../debugger/events';
 import { scopes, type ScopeDef } from '../debugger/inspect';
 import { walkStack } from '../debugger/stackwalk';
 import { disassembleAround } from '../debugger/disasmview';
-import { evaluate, parseExpr, assignTo, ExprError, type Node } from '../debugger/expr';
-import { RegisterError, readRegister, codeAddress } from '../debugger/registers';
-import { isMnemonic, PatternError } from '../debugger/patterns';
-import { dataId, parseDataId, Trigger, newBreakpointId, type BreakpointOptions, type DataAccess } from '../debugger/breakpoints';
-import { parseLaunchConfig, LaunchError, type LaunchConfig } from './launch';
-import { VariableHandles, formatNumber, memoryReference, parseMemoryReference } from './variables';
-import { cpuState, translateRequest, pageTablesRequest, tableRequest, CustomRequestError } from './custom';
+import { evaluate, parseExpr } from '../debugger/expr';
+import { RegisterError, codeAddress } from '../debugger/registers';
+import { parseLaunchConfig, type LaunchConfig } from './launch';
+import { VariableHandles, memoryReference, parseMemoryReference } from './variables';
+import { cpuState, translateRequest, pageTablesRequest, tableRequest } from './custom';
+import { ClientBreakpoints } from './breakpoints';
+import { evaluateExpression, assignExpression, completions } from './expressions';
+import { userMessage } from './errors';
+import { SerialTerminal } from './serialterminal';
+import { createHypervisor } from '../hypervisor/modes';
+import type { Vm } from '../hypervisor/vm';
+import { exitsView, eptView, shadowView, vmcsView, unavailable } from '../hypervisor/views';
 
 const THREAD = 1;
-
-/** Errors a user caused: answered with their message, never a stack. */
-function userMessage(e: unknown): string | undefined {
-  if (e instanceof ExprError || e instanceof RegisterError || e instanceof PatternError || e instanceof LaunchError || e instanceof GuestLoadError || e instanceof CustomRequestError) return e.message;
-  return undefined;
-}
-
-interface SourceBp { line: number; options: BreakpointOptions }
 
 export class RingsideSession extends DebugSession {
   private engine?: Engine;
   private config?: LaunchConfig;
+  /** The hypervisor under "virtualization": "vtx" (none under plain emulation). */
+  private vm?: Vm;
   private rawLaunch?: Record<string, unknown>;
   private readonly handles = new VariableHandles();
   private scopeDefs: ScopeDef[] = [];
   private configured = false;
   private progressIds = 0;
   private clientProgress = false;
-  /** What the client set, kept to re-apply on restart. */
-  private readonly sourceBps = new Map<string, SourceBp[]>();
-  private functionBps: DebugProtocol.FunctionBreakpoint[] = [];
-  private instructionBps: DebugProtocol.InstructionBreakpoint[] = [];
-  private exceptionArgs: DebugProtocol.SetExceptionBreakpointsArguments = { filters: [] };
-  private dataBps: DebugProtocol.DataBreakpoint[] = [];
+  /** The client can open an integrated terminal (runInTerminal). */
+  private clientTerminal = false;
+  /** COM1's integrated terminal, once connected ("serial": "terminal"). */
+  private terminal?: SerialTerminal;
+  /** A terminal being started: cancelling its progress (or the launch) stops the wait. */
+  private starting?: { terminal: SerialTerminal; progressId: string; requestSeq: number };
+  private readonly bps = new ClientBreakpoints(() => this.engine, {
+    toDebugger: (l) => this.convertClientLineToDebugger(l),
+    toClient: (l) => this.convertDebuggerLineToClient(l),
+  });
   /** Disassembly sources handed out for frames without a source: reference -> address. */
   private disasmRefs = new Map<number, number>();
   private frames: { pc: number }[] = [];
@@ -61,6 +65,7 @@ export class RingsideSession extends DebugSession {
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
     this.clientProgress = args.supportsProgressReporting === true;
+    this.clientTerminal = args.supportsRunInTerminalRequest === true;
     response.body = {
       supportsConfigurationDoneRequest: true,
       supportsConditionalBreakpoints: true,
@@ -94,10 +99,11 @@ export class RingsideSession extends DebugSession {
     this.sendResponse(response);
   }
 
-  protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): Promise<void> {
     try {
       this.rawLaunch = args as Record<string, unknown>;
       this.boot(this.rawLaunch);
+      if (this.config?.serial === 'terminal') await this.openTerminal(response.request_seq);
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (e) {
@@ -111,7 +117,9 @@ export class RingsideSession extends DebugSession {
     for (const w of warnings) this.say(`Ringside: ${w}\n`);
     const cwd = config.cwd ?? (path.isAbsolute(config.program) ? path.dirname(config.program) : process.cwd());
     const progressId = `load-${++this.progressIds}`;
-    if (this.clientProgress) this.sendEvent(new ProgressStartEvent(progressId, 'Ringside', `Loading ${path.basename(config.program)}`));
+    const name = path.basename(config.program);
+    // Pipe writes are synchronous here, so the client has the start before nasm or the loader blocks.
+    if (this.clientProgress) this.sendEvent(new ProgressStartEvent(progressId, 'Ringside', /\.n?asm$/i.test(name) ? `Assembling ${name} with nasm and loading it` : `Loading ${name}`));
     let guest;
     try {
       guest = loadGuest({
@@ -122,11 +130,13 @@ export class RingsideSession extends DebugSession {
       if (this.clientProgress) this.sendEvent(new ProgressEndEvent(progressId));
     }
     for (const d of guest.diagnostics) this.nasmDiagnostic(d.file, d.line, `${d.severity}: ${d.message}`, 'console');
-    if (config.serial === 'terminal') this.say('Ringside: "serial": "terminal" is not available yet; COM1 goes to the Debug Console\n');
     const machine = new Machine({ ramBytes: config.ramMiB * MiB, realtime: config.realtime });
     machine.load(guest);
+    // The hypervisor starts from the state the loader left (its exits then reach the engine as events).
+    const vm = createHypervisor(machine, { mode: config.virtualization, memory: config.memoryVirtualization, vmcs: config.vmcs });
     this.engine?.halt();
     this.config = config;
+    this.vm = vm;
     this.engine = new Engine(machine, guest, {
       stopped: (s) => this.onStopped(s),
       exited: (status, reason) => {
@@ -136,6 +146,7 @@ export class RingsideSession extends DebugSession {
       },
       output: (text, category) => this.sendEvent(new OutputEvent(text, category)),
     });
+    this.wireTerminal();
     this.say(`Ringside: ${path.basename(guest.path)} loaded as ${guest.format} (${config.ramMiB} MiB RAM, virtualization ${config.virtualization})\n`);
   }
 
@@ -143,9 +154,63 @@ export class RingsideSession extends DebugSession {
     if (e instanceof NasmError) {
       for (const d of e.diagnostics) this.nasmDiagnostic(d.file, d.line, `${d.severity}: ${d.message}`, 'stderr');
     }
-    const msg = userMessage(e);
-    if (msg === undefined) throw e;
+    // Launch and restart are asynchronous: nothing may escape them, a bug is answered too.
+    const msg = userMessage(e) ?? `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
     this.sendErrorResponse(response, { id: 1001, format: msg.replace(/[{}]/g, (c) => c + c), showUser: true });
+  }
+
+  // ------------------------------------------------------------------ COM1 in a terminal
+
+  /** Starts the COM1 terminal through the client and waits for it; falls back to the Debug Console. */
+  private async openTerminal(requestSeq: number): Promise<void> {
+    if (this.terminal?.attached) { this.wireTerminal(); return; } // a restart keeps its terminal
+    const fallback = (why: string) => this.sendEvent(new OutputEvent(`Ringside: ${why}; COM1 goes to the Debug Console instead (type >text there to send it input)\n`, 'important'));
+    if (!this.clientTerminal) return fallback('"serial": "terminal" needs a client that can open a terminal (runInTerminal)');
+    const script = path.join(__dirname, 'serial-terminal.js');
+    if (!fs.existsSync(script)) return fallback(`${script} is missing (build the extension)`);
+    let t: SerialTerminal;
+    try {
+      t = await SerialTerminal.listen();
+    } catch (e) {
+      return fallback(`no socket for the COM1 terminal (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const progressId = `terminal-${++this.progressIds}`;
+    this.starting = { terminal: t, progressId, requestSeq };
+    if (this.clientProgress) {
+      const start = new ProgressStartEvent(progressId, 'Ringside', 'Opening the COM1 terminal') as DebugProtocol.ProgressStartEvent;
+      start.body.cancellable = true;
+      this.sendEvent(start);
+    }
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const args: DebugProtocol.RunInTerminalRequestArguments = { kind: 'integrated', title: 'Ringside COM1', cwd: process.cwd(), args: t.command(script) };
+      // Under VS Code's own runtime the adapter's executable is Electron: run it as Node.
+      if (process.versions.electron) args.env = { ELECTRON_RUN_AS_NODE: '1' };
+      this.runInTerminalRequest(args, 10_000, (r) => resolve(r.success ? undefined : r.message || 'the client refused'));
+    });
+    const how = refused === undefined ? await t.connected(15_000) : 'refused';
+    this.starting = undefined;
+    if (this.clientProgress) this.sendEvent(new ProgressEndEvent(progressId));
+    if (how !== 'connected') {
+      t.close();
+      return fallback(how === 'refused' ? `the COM1 terminal could not be started (${refused})`
+        : how === 'cancelled' ? 'opening the COM1 terminal was cancelled' : 'the COM1 terminal did not connect within 15 s');
+    }
+    this.terminal = t;
+    t.onInput = (d) => this.engine?.machine.uart.receive(d);
+    t.onClose = () => {
+      this.terminal = undefined;
+      this.wireTerminal();
+      this.say('Ringside: the COM1 terminal was closed; COM1 output goes to the Debug Console\n');
+    };
+    this.wireTerminal();
+  }
+
+  /** Points the engine's COM1 output at the terminal while one is connected. */
+  private wireTerminal(): void {
+    const e = this.engine, t = this.terminal;
+    if (!e) return;
+    e.serialSink = t?.attached ? (b) => t.write(b) : undefined;
+    e.inputAttached = t?.attached === true;
   }
 
   private nasmDiagnostic(file: string, line: number, message: string, category: string): void {
@@ -172,12 +237,14 @@ export class RingsideSession extends DebugSession {
     else { this.sendEvent(new Event('continued', { threadId: THREAD, allThreadsContinued: true })); e.continue(); }
   }
 
-  protected override restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): void {
+  protected override async restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): Promise<void> {
     try {
       const raw = (args?.arguments as Record<string, unknown> | undefined) ?? this.rawLaunch ?? {};
       this.rawLaunch = raw;
       this.boot(raw);
-      this.reapplyBreakpoints();
+      if (this.config?.serial === 'terminal') await this.openTerminal(response.request_seq);
+      else { this.terminal?.close(); this.terminal = undefined; }
+      for (const bp of this.bps.reapply()) this.sendEvent(new BreakpointEvent('changed', bp));
       this.sendResponse(response);
       this.begin();
     } catch (e) {
@@ -193,11 +260,16 @@ export class RingsideSession extends DebugSession {
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.engine?.halt();
+    this.terminal?.close();
+    this.starting?.terminal.close();
     this.sendResponse(response);
   }
 
-  protected override cancelRequest(response: DebugProtocol.CancelResponse): void {
-    // Every request here completes synchronously; there is nothing in flight to cancel.
+  protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
+    // Only the wait for the COM1 terminal takes time (the launch goes on with the Debug Console);
+    // every other request is answered at once and has nothing left to cancel.
+    const s = this.starting;
+    if (s && (args?.progressId === s.progressId || args?.requestId === s.requestSeq)) s.terminal.cancelWait();
     this.sendResponse(response);
   }
 
@@ -267,9 +339,7 @@ export class RingsideSession extends DebugSession {
     try {
       e.jumpTo(args.targetId - 1);
     } catch (err) {
-      const msg = userMessage(err);
-      if (msg === undefined) throw err;
-      this.sendErrorResponse(response, { id: 1005, format: msg, showUser: true });
+      this.userError(response, err, 1005, true);
       return;
     }
     this.sendResponse(response);
@@ -278,212 +348,39 @@ export class RingsideSession extends DebugSession {
 
   // ------------------------------------------------------------------ breakpoints
 
-  private options(b: { condition?: string; hitCondition?: string; logMessage?: string }): BreakpointOptions {
-    return { condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage };
-  }
-
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
-    const file = args.source.path ?? '';
-    const list = (args.breakpoints ?? []).map((b) => ({ line: this.convertClientLineToDebugger(b.line), options: this.options(b) }));
-    this.sourceBps.set(file, list);
-    response.body = { breakpoints: this.applySource(file, list) };
+    response.body = { breakpoints: this.bps.setSource(args) };
     this.sendResponse(response);
   }
 
-  private applySource(file: string, list: SourceBp[]): DebugProtocol.Breakpoint[] {
-    const e = this.engine;
-    const source = new Source(path.basename(file), file);
-    const out: DebugProtocol.Breakpoint[] = [];
-    const specs: Parameters<Engine['setCodeBreakpoints']>[1] = [];
-    for (const b of list) {
-      const bp: DebugProtocol.Breakpoint = { verified: false, line: this.convertDebuggerLineToClient(b.line), source };
-      const r = e?.symbols.resolveLine(file, b.line);
-      if (!e) bp.message = 'the guest is not loaded yet';
-      else if (!e.symbols.hasFile(file)) bp.message = `${path.basename(file)} holds no code of this guest (it is not part of the nasm listing)`;
-      else if (!r || !r.addrs.length) bp.message = 'no code on or after this line';
-      else {
-        try {
-          new Trigger(b.options); // a bad condition or hit count is reported on this breakpoint
-          const label = `${path.basename(file)}:${r.line}`;
-          const bid = newBreakpointId();
-          for (const a of r.addrs) specs.push({ kind: 'source', linear: a, label, options: b.options, id: bid });
-          bp.id = bid;
-          bp.verified = true;
-          bp.line = this.convertDebuggerLineToClient(r.line);
-          bp.instructionReference = '0x' + r.addrs[0].toString(16);
-        } catch (err) {
-          bp.message = userMessage(err) ?? String(err);
-        }
-      }
-      out.push(bp);
-    }
-    e?.setCodeBreakpoints(`source:${path.resolve(file)}`, specs);
-    return out;
-  }
-
   protected override breakpointLocationsRequest(response: DebugProtocol.BreakpointLocationsResponse, args: DebugProtocol.BreakpointLocationsArguments): void {
-    const e = this.engine;
-    const from = this.convertClientLineToDebugger(args.line), to = args.endLine ? this.convertClientLineToDebugger(args.endLine) : from;
-    const lines = e ? e.symbols.codeLines(args.source.path ?? '').filter((l) => l >= from && l <= to) : [];
-    response.body = { breakpoints: lines.map((l) => ({ line: this.convertDebuggerLineToClient(l) })) };
+    response.body = { breakpoints: this.bps.locations(args) };
     this.sendResponse(response);
   }
 
   protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
-    this.functionBps = args.breakpoints;
-    response.body = { breakpoints: this.applyFunctions() };
+    response.body = { breakpoints: this.bps.setFunctions(args) };
     this.sendResponse(response);
-  }
-
-  private applyFunctions(): DebugProtocol.Breakpoint[] {
-    const e = this.engine;
-    if (!e) return this.functionBps.map(() => ({ verified: false, message: 'the guest is not loaded yet' }));
-    const code: Parameters<Engine['setCodeBreakpoints']>[1] = [];
-    const patterns: { text: string; options: BreakpointOptions; index: number }[] = [];
-    const out: DebugProtocol.Breakpoint[] = [];
-    this.functionBps.forEach((b, k) => {
-      const name = b.name.trim();
-      const sym = e.symbols.lookup(name);
-      let addr: number | undefined = sym;
-      if (addr === undefined && !isMnemonic(name.split(/\s/)[0])) {
-        try { addr = evaluate(parseExpr(name.replace(/^\*/, '')), e.env()); } catch { /* not an address either */ }
-      }
-      if (addr !== undefined) {
-        code.push({ kind: 'function', linear: addr, label: name, options: this.options(b) });
-        const l = e.symbols.lineAt(addr);
-        out[k] = { verified: true, instructionReference: '0x' + (addr >>> 0).toString(16), ...(l ? { source: new Source(path.basename(l.file), l.file), line: this.convertDebuggerLineToClient(l.line) } : {}) };
-      } else patterns.push({ text: name, options: this.options(b), index: k });
-    });
-    const made = e.setCodeBreakpoints('function', code);
-    let m = 0;
-    out.forEach((bp) => { if (bp) bp.id = made[m++].id; });
-    // Patterns one by one so each gets its own verdict.
-    const good: { text: string; options: BreakpointOptions; index: number }[] = [];
-    for (const p of patterns) {
-      try { e.setPatternBreakpoints([p]); good.push(p); } catch (err) { out[p.index] = { verified: false, message: userMessage(err) ?? String(err) }; }
-    }
-    try {
-      const set = e.setPatternBreakpoints(good);
-      good.forEach((p, k) => { out[p.index] = { verified: true, id: set[k].id, message: `stops on every ${p.text}` }; });
-    } catch (err) {
-      for (const p of good) out[p.index] = { verified: false, message: userMessage(err) ?? String(err) };
-    }
-    return out;
   }
 
   protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
-    this.instructionBps = args.breakpoints;
-    response.body = { breakpoints: this.applyInstructions() };
+    response.body = { breakpoints: this.bps.setInstructions(args) };
     this.sendResponse(response);
-  }
-
-  private applyInstructions(): DebugProtocol.Breakpoint[] {
-    const e = this.engine;
-    if (!e) return this.instructionBps.map(() => ({ verified: false }));
-    const out: DebugProtocol.Breakpoint[] = [];
-    const specs: Parameters<Engine['setCodeBreakpoints']>[1] = [];
-    for (const b of this.instructionBps) {
-      const ref = parseMemoryReference(b.instructionReference);
-      if (!ref) { out.push({ verified: false, message: `'${b.instructionReference}' is not an address` }); continue; }
-      const addr = (ref.address + (b.offset ?? 0)) >>> 0;
-      specs.push({ kind: 'instruction', linear: addr, label: '0x' + addr.toString(16), options: this.options(b) });
-      out.push({ verified: true, instructionReference: '0x' + addr.toString(16) });
-    }
-    try {
-      const made = e.setCodeBreakpoints('instruction', specs);
-      let m = 0;
-      for (const bp of out) if (bp.verified) bp.id = made[m++].id;
-    } catch (err) {
-      return out.map(() => ({ verified: false, message: userMessage(err) ?? String(err) }));
-    }
-    return out;
   }
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
-    this.exceptionArgs = args;
-    response.body = { breakpoints: this.applyExceptions() };
+    response.body = { breakpoints: this.bps.setExceptions(args) };
     this.sendResponse(response);
-  }
-
-  private applyExceptions(): DebugProtocol.Breakpoint[] {
-    const e = this.engine;
-    const wanted = [...(this.exceptionArgs.filters ?? []).map((f) => ({ filterId: f })), ...(this.exceptionArgs.filterOptions ?? []).map((o) => ({ filterId: o.filterId, condition: o.condition }))];
-    if (!e) return wanted.map(() => ({ verified: false }));
-    const out: DebugProtocol.Breakpoint[] = [];
-    const good: typeof wanted = [];
-    for (const w of wanted) {
-      try { e.setEventFilters([w]); good.push(w); out.push({ verified: true }); } catch (err) { out.push({ verified: false, message: userMessage(err) ?? String(err) }); }
-    }
-    e.setEventFilters(good);
-    return out;
   }
 
   protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
-    const e = this.engine;
-    const none = (why: string) => { response.body = { dataId: null, description: why }; this.sendResponse(response); };
-    if (!e) return none('no guest is loaded');
-    const accessTypes: DebugProtocol.DataBreakpointAccessType[] = ['read', 'write', 'readWrite'];
-    try {
-      let space: 'linear' | 'physical' = 'linear', address: number, size = args.bytes ?? 4, what: string;
-      if (args.variablesReference) {
-        const node = this.handles.nodes(args.variablesReference)?.find((n) => n.name === args.name);
-        if (!node?.memory) return none(`${args.name} does not hold an address`);
-        ({ space, address } = node.memory);
-        what = `${size} bytes at ${args.name} (0x${address.toString(16)})`;
-      } else if (args.asAddress) {
-        const ref = parseMemoryReference(args.name);
-        if (ref) ({ space, address } = ref); else address = evaluate(parseExpr(args.name), e.env());
-        what = `${size} bytes at 0x${address.toString(16)}`;
-      } else {
-        const n: Node = parseExpr(args.name);
-        if (n.k === 'mem') { address = evaluate(n.addr, e.env()); if (!args.bytes) size = n.size; }
-        else address = evaluate(n, e.env());
-        what = `${size} bytes at ${args.name} (0x${address.toString(16)})`;
-      }
-      if (size < 1 || size > 4096) return none('a data breakpoint covers 1 to 4096 bytes');
-      response.body = { dataId: dataId(space, address, size), description: what, accessTypes, canPersist: false };
-      this.sendResponse(response);
-    } catch (err) {
-      none(userMessage(err) ?? String(err));
-    }
-  }
-
-  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
-    this.dataBps = args.breakpoints;
-    response.body = { breakpoints: this.applyData() };
+    response.body = this.bps.dataInfo(args, this.handles);
     this.sendResponse(response);
   }
 
-  private applyData(): DebugProtocol.Breakpoint[] {
-    const e = this.engine;
-    if (!e) return this.dataBps.map(() => ({ verified: false }));
-    const out: DebugProtocol.Breakpoint[] = [];
-    const specs: Parameters<Engine['setDataBreakpoints']>[0] = [];
-    for (const b of this.dataBps) {
-      const d = parseDataId(b.dataId);
-      if (!d) { out.push({ verified: false, message: `'${b.dataId}' is not a data breakpoint id` }); continue; }
-      specs.push({ ...d, access: (b.accessType ?? 'write') as DataAccess, options: this.options(b), label: b.dataId });
-      out.push({ verified: true });
-    }
-    try {
-      const made = e.setDataBreakpoints(specs);
-      let m = 0;
-      for (const bp of out) if (bp.verified) bp.id = made[m++].id;
-    } catch (err) {
-      return out.map(() => ({ verified: false, message: userMessage(err) ?? String(err) }));
-    }
-    return out;
-  }
-
-  /** After a restart: the new guest's line map decides again; changes go out as breakpoint events. */
-  private reapplyBreakpoints(): void {
-    for (const [file, list] of this.sourceBps) {
-      for (const bp of this.applySource(file, list)) this.sendEvent(new BreakpointEvent('changed', bp as DebugProtocol.Breakpoint));
-    }
-    this.applyFunctions();
-    this.applyInstructions();
-    this.applyExceptions();
-    this.applyData();
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    response.body = { breakpoints: this.bps.setData(args) };
+    this.sendResponse(response);
   }
 
   // ------------------------------------------------------------------ threads, stack, variables
@@ -562,9 +459,7 @@ export class RingsideSession extends DebugSession {
       response.body = { value: this.handles.toVariable(fresh, args.format?.hex !== false).value };
       this.sendResponse(response);
     } catch (err) {
-      const msg = userMessage(err);
-      if (msg === undefined) throw err;
-      this.sendErrorResponse(response, { id: 1007, format: msg, showUser: true });
+      this.userError(response, err, 1007, true);
     }
   }
 
@@ -573,34 +468,14 @@ export class RingsideSession extends DebugSession {
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
     const e = this.stopped(response);
     if (!e) return;
-    const hex = args.format?.hex !== false;
     try {
-      const text = args.expression.trim();
-      if (args.context === 'repl' && text.startsWith('>')) {
-        // `>text` types into COM1 (the guest reads it as serial input).
-        e.machine.uart.receive(Buffer.from(text.slice(1) + '\r', 'latin1'));
-        response.body = { result: `sent ${text.length} bytes to COM1`, variablesReference: 0 };
-        this.sendResponse(response);
-        return;
-      }
-      const n = parseExpr(text, args.context === 'repl');
-      const v = evaluate(n, e.env(), e.sink());
-      if (n.k === 'assign') this.handles.invalidate();
-      const bits = n.k === 'mem' ? n.size * 8 : n.k === 'name' && /^[a-d]l$|^[a-d]h$/i.test(n.name) ? 8 : 32;
-      let result = formatNumber(v, bits, hex);
-      const sym = n.k === 'name' ? e.symbols.lookup(n.name) : undefined;
-      if (sym !== undefined) {
-        const dword = e.memory.readValue(sym, 4);
-        result += dword === undefined ? ' (address; memory unreadable)' : ` (address; dword there: ${formatNumber(dword, 32, hex)})`;
-      } else if (n.k === 'name' && readRegister(e.cpu, n.name.toLowerCase()) === undefined && n.name.startsWith('.')) {
-        result += ' (address)';
-      }
-      response.body = { result, variablesReference: 0, memoryReference: n.k === 'mem' ? '0x' + evaluate(n.addr, e.env()).toString(16) : sym !== undefined ? '0x' + sym.toString(16) : undefined };
+      const hover = args.context === 'hover' && args.source?.path && args.line ? { file: args.source.path, line: this.convertClientLineToDebugger(args.line) } : undefined;
+      const r = evaluateExpression(e, args, hover);
+      if (r.changed) this.handles.invalidate();
+      response.body = r.body;
       this.sendResponse(response);
     } catch (err) {
-      const msg = userMessage(err);
-      if (msg === undefined) throw err;
-      this.sendErrorResponse(response, { id: 1008, format: msg.replace(/[{}]/g, (c) => c + c), showUser: false });
+      this.userError(response, err, 1008, false);
     }
   }
 
@@ -608,28 +483,24 @@ export class RingsideSession extends DebugSession {
     const e = this.stopped(response);
     if (!e) return;
     try {
-      const target = parseExpr(args.expression);
-      const v = evaluate(parseExpr(args.value), e.env());
-      assignTo(target, v, e.env(), e.sink());
+      response.body = { value: assignExpression(e, args) };
       this.handles.invalidate();
-      response.body = { value: formatNumber(evaluate(target, e.env()), target.k === 'mem' ? target.size * 8 : 32, args.format?.hex !== false) };
       this.sendResponse(response);
     } catch (err) {
-      const msg = userMessage(err);
-      if (msg === undefined) throw err;
-      this.sendErrorResponse(response, { id: 1009, format: msg, showUser: true });
+      this.userError(response, err, 1009, true);
     }
   }
 
   protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
-    const e = this.engine;
-    const upto = args.text.slice(0, Math.max(0, args.column - 1));
-    const word = /[A-Za-z_.?@$][\w.$#@~?]*$/.exec(upto)?.[0] ?? '';
-    const names = e ? e.completionNames() : [];
-    const targets = [...new Set(names)].filter((n) => n.toLowerCase().startsWith(word.toLowerCase())).slice(0, 200)
-      .map((n) => ({ label: n, text: n, type: (readRegister(e!.cpu, n) !== undefined ? 'variable' : 'reference') as DebugProtocol.CompletionItemType, start: upto.length - word.length, length: word.length }));
-    response.body = { targets };
+    response.body = { targets: completions(this.engine, args) };
     this.sendResponse(response);
+  }
+
+  /** Answers a user's error with its message; anything else is a bug and propagates. */
+  private userError(response: DebugProtocol.Response, err: unknown, id: number, showUser: boolean): void {
+    const msg = userMessage(err);
+    if (msg === undefined) throw err;
+    this.sendErrorResponse(response, { id, format: msg.replace(/[{}]/g, (c) => c + c), showUser });
   }
 
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
@@ -711,12 +582,22 @@ export class RingsideSession extends DebugSession {
 
   // ------------------------------------------------------------------ custom requests
 
+  private modeName(): string {
+    const c = this.config;
+    return !c || c.virtualization === 'none' ? 'none' : c.memoryVirtualization ? `${c.virtualization}+${c.memoryVirtualization}` : c.virtualization;
+  }
+
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
     const handlers: Record<string, (e: Engine) => unknown> = {
       'ringside/cpu': (e) => cpuState(e, this.config?.virtualization ?? 'none'),
       'ringside/translate': (e) => translateRequest(e, args as never),
       'ringside/pagetables': (e) => pageTablesRequest(e, args as never),
       'ringside/gdt': (e) => tableRequest(e, args as never),
+      'ringside/exits': (e) => (this.vm ? exitsView(this.vm, (args as { recent?: number } | undefined)?.recent, (a) => e.where(a)) : unavailable(this.modeName(), 'VM exits')),
+      'ringside/ept': () => (this.vm ? eptView(this.vm, args as never) : unavailable(this.modeName(), 'EPT')),
+      'ringside/shadow': () => (this.vm ? shadowView(this.vm, args as never) : unavailable(this.modeName(), 'shadow page tables')),
+      'ringside/vmcs': () => (this.vm ? vmcsView(this.vm) : unavailable(this.modeName(), 'VMCS')),
+      'ringside/consistency': () => this.vm?.consistency() ?? unavailable(this.modeName(), 'shadow page tables to check'),
     };
     const h = handlers[command];
     if (!h) { super.customRequest(command, response, args); return; }
@@ -727,9 +608,7 @@ export class RingsideSession extends DebugSession {
       response.body = h(e);
       this.sendResponse(response);
     } catch (err) {
-      const msg = userMessage(err);
-      if (msg === undefined) throw err;
-      this.sendErrorResponse(response, { id: 1013, format: msg, showUser: false });
+      this.userError(response, err, 1013, false);
     }
   }
 }

@@ -14,13 +14,14 @@ import { SymbolTable } from './symbols';
 import { GuestMemory } from './memory';
 import { readRegister, registerNames, writeRegister, codeAddress, stackTop } from './registers';
 import { ExprError, type ExprEnv, type ExprSink } from './expr';
-import { findExitReason } from '../hypervisor/exitreasons';
+import { findExitReason, exitReasonLabel } from '../hypervisor/exitreasons';
 import {
   BreakpointSet, Trigger, newBreakpointId, patternBreakpoint, eventFilters,
   type BreakpointOptions, type CodeBreakpoint, type DataBreakpoint, type DataAccess, type EventFilterState,
 } from './breakpoints';
 import { matchPattern } from './patterns';
 import { exceptionName, insnEventTitle } from './events';
+import { insnEventVars, describePf, modeText } from './eventvars';
 import type { AddressSpace } from './memory';
 import { mappings } from './pagetables';
 
@@ -62,8 +63,16 @@ export interface RingTransition { from: number; to: number; cause: string; icoun
 const SLICE = 100_000;
 /** Wall time spent per macrotask before yielding to the event loop. */
 const TICK_MS = 25;
+/** Wait between looks at a guest halted for input. */
+const IDLE_MS = 10;
+/** Device events in a row that leave the CPU halted before a run ends as idle. */
+const IDLE_WAKEUPS = 1000;
 
 type Pending = StopInfo & { internal?: 'target' };
+/** Where a step runs to without stopping on the way: after a stepped-over call, or back from an interrupt. */
+type Target = { linear: number; stack: number; ss: number; kind: 'call' | 'interrupt' };
+/** How a unit of a step ended: it moved (one instruction, or a whole call), is still running, or must stop. */
+type Advance = RunOutcome | 'moved' | 'running';
 
 export class Engine {
   readonly cpu: Cpu;
@@ -78,14 +87,31 @@ export class Engine {
   ended = false;
   lastStop?: StopInfo;
   tripleFault?: { vector: number };
+  /** COM1 output goes here instead of the listener's output when set (an integrated terminal). */
+  serialSink?: (bytes: Uint8Array) => void;
+  /** Someone can type into COM1 while the guest runs: a HLT with interrupts enabled waits for input. */
+  inputAttached = false;
 
   private pending?: Pending;
   private pauseRequested = false;
   /** Resume guard: the stop location is not re-reported when execution resumes from it. */
   private guard = { linear: -1, icount: -1 };
   private stoppedVectors = { icount: -1, vectors: new Set<number>() };
-  /** Step-over target: stop when this linear address is reached with the stack at or above `stack`. */
-  private target?: { linear: number; stack: number; ss: number };
+  /** Step target: stop when this linear address is reached with the stack at or above `stack` (or SS changed). */
+  private target?: Target;
+  /** The target the last run reached. */
+  private reached?: Target['kind'];
+  /** The step in progress: 'into' ends at the first instruction of any handler entered; 'over' (next, step
+   *  out) runs through the handlers of interrupts and INT n, and ends at an exception handler's entry. */
+  private stepping?: 'into' | 'over';
+  /** A handler entered during a step: the step ends at its first instruction. */
+  private entered?: { vector: number; source: string };
+  /** CS base and code size when the current one-instruction run began (where an interrupt returns to). */
+  private runFrom = { csBase: 0, code32: true };
+  /** The guest waits in HLT for input: the run loop idles instead of spinning. */
+  private idle = false;
+  private idleWakeups = 0;
+  private serialOut: number[] = [];
   private hookPhys = new Set<number>();
   private out: number[] = [];
   private pendingData: { bp: DataBreakpoint; write: boolean; lin: number; size: number; old: Uint8Array; eip: number; insn: string }[] = [];
@@ -95,8 +121,17 @@ export class Engine {
     this.cpu = machine.cpu;
     this.symbols = new SymbolTable(guest.symbols, guest.lineMap);
     this.memory = new GuestMemory(this.cpu, machine);
-    machine.uart.onTransmit = (b) => { this.out.push(b); };
+    machine.uart.onTransmit = (b) => { (this.serialSink ? this.serialOut : this.out).push(b); };
     machine.debug.onDebugByte = (b) => { this.out.push(b); };
+    // A halted CPU whose device events wake nothing (say, a timer masked at the PIC) idles inside
+    // cpu.run without retiring instructions, so the run's budget never ends it. Count those idle
+    // wake-ups and end the run after a while: pause, COM1 input and the event loop get their turn.
+    const service = machine.serviceDevices.bind(machine);
+    machine.serviceDevices = (cpu) => {
+      service(cpu);
+      if (!cpu.halted) this.idleWakeups = 0;
+      else if (++this.idleWakeups >= IDLE_WAKEUPS) { this.idleWakeups = 0; this.idle = true; cpu.requestStop('idle'); }
+    };
     this.cpu.hooks = {
       beforeInsn: (cpu, i) => this.beforeInsn(cpu, i),
       exception: (cpu, v, err, hasErr) => this.onException(cpu, v, err, hasErr),
@@ -262,13 +297,16 @@ export class Engine {
         }
         for (const f of this.bps.filters) {
           if (f.def.source !== 'insn' || !(cls & (f.def.cls ?? 0))) continue;
-          const vars = this.insnVars(cpu, i);
+          const vars = insnEventVars(cpu, i, this.memory);
           if (vars === undefined) continue; // e.g. CLI with IF already clear: no change
           const r = f.trigger.test(this.env(vars));
           if (r.action !== 'stop') continue;
           text ??= insnText(i);
           const title = insnEventTitle(cls & (f.def.cls ?? 0));
-          first ??= { kind: 'exception', description: `${title}: ${text}`, exception: { filterId: f.def.id, title: f.def.label, details: `${title}: ${text} at ${this.where(lin)}` } };
+          // Under a hypervisor the stop names the exit the instruction is about to cause.
+          const exit = cpu.vmm.exitFor?.(cpu, i);
+          const what = exit ? `${text} (${exit})` : text;
+          first ??= { kind: 'exception', description: `${title}: ${what}`, exception: { filterId: f.def.id, title: f.def.label, details: `${title}: ${what} at ${this.where(lin)}` } };
         }
         // CR writes move code breakpoints' physical addresses: execute here, then recompile.
         if (!first && cls & Cls.CrWrite && this.hookPhys.size) {
@@ -292,52 +330,6 @@ export class Engine {
       return true;
     }
     return false;
-  }
-
-  /** Condition variables of an instruction event; undefined when the event does not happen (IF unchanged). */
-  private insnVars(cpu: Cpu, i: Insn): Record<string, number> | undefined {
-    const h = i.entry.handler;
-    const r = (n: number) => cpu.r32[n] >>> 0;
-    switch (h) {
-      case 'movcr': return { cr: i.reg, write: i.entry.sub, value: i.entry.sub ? r(i.rm) : 0 };
-      case 'clts': return { cr: 0, write: 1, value: cpu.cr0 & ~8 };
-      case 'lmsw': return { cr: 0, write: 1 };
-      case 'in': case 'out': case 'ins': case 'outs': {
-        const port = i.entry.operands.includes('Ib') ? i.imm & 0xff : r(2) & 0xffff;
-        const size = i.entry.sub === 1 ? 1 : i.osize;
-        return { port, size, write: h === 'out' || h === 'outs' ? 1 : 0, value: h === 'out' ? r(0) & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff) : 0 };
-      }
-      case 'rdmsr': return { msr: r(1), write: 0, value: 0 };
-      case 'wrmsr': return { msr: r(1), write: 1, value: r(0) };
-      case 'cpuid': return { leaf: r(0), subleaf: r(1) };
-      case 'int': return { vector: i.imm & 0xff };
-      case 'int3': return { vector: 3 };
-      case 'into': return { vector: 4 };
-      case 'int1': return { vector: 1 };
-      case 'vmx': return { nr: r(0) };
-      case 'lgdt': case 'lidt': case 'lldt': case 'ltr': return { load: 1 };
-      case 'sgdt': case 'sidt': case 'sldt': case 'str': return { load: 0 };
-      case 'cli': case 'sti': case 'popf': case 'iret': {
-        const from = (cpu.getEflags() >>> 9) & 1;
-        const to = this.newIf(cpu, i, from);
-        return to === undefined || to === from ? undefined : { from, to };
-      }
-    }
-    return {};
-  }
-
-  /** IF after CLI/STI/POPF/IRET, peeked from the stack for the last two; undefined if unknown. */
-  private newIf(cpu: Cpu, i: Insn, from: number): number | undefined {
-    const h = i.entry.handler;
-    const iopl = (cpu.getEflags() >>> 12) & 3;
-    if (h === 'cli' || h === 'sti') return cpu.cpl <= iopl || !cpu.isProtected() ? (h === 'sti' ? 1 : 0) : from;
-    const top = stackTop(cpu);
-    const at = h === 'popf' ? top : (top + 2 * (i.osize === 4 && cpu.isProtected() ? 4 : i.osize)) >>> 0;
-    const f = this.memory.readValue(at, 2);
-    if (f === undefined) return undefined;
-    // POPF changes IF only when CPL <= IOPL (or at CPL 0 for IRET's privilege rules).
-    if (h === 'popf' && cpu.isProtected() && cpu.cpl > iopl) return from;
-    return (f >>> 9) & 1;
   }
 
   private onException(cpu: Cpu, v: number, err: number, hasErr: boolean): boolean {
@@ -369,6 +361,7 @@ export class Engine {
         // Frames at or below the new one on the same stack have returned.
         this.interruptFrames = this.interruptFrames.filter((f) => f.ss !== ss || f.frame > frame).slice(-31);
         this.interruptFrames.push({ vector: e.vector, source: e.source, frame, ss, errorCode: e.errorCode, fromCs: e.fromCs, fromEip: e.fromEip });
+        this.handlerEntered(cpu, e, frame, ss);
         return;
       }
       case 'triple-fault':
@@ -386,7 +379,28 @@ export class Engine {
       case 'task-switch':
         this.eventStop('task-switch', { from: e.from, to: e.to }, `task switch: TSS 0x${e.from.toString(16)} -> 0x${e.to.toString(16)} (${e.cause})`);
         return;
+      case 'vmexit':
+        this.eventStop('vmexit', { reason: e.reason, qualification: e.qualification }, `VM exit ${exitReasonLabel(e.reason)}${e.text ? `: ${e.text}` : ''}`);
+        return;
     }
+  }
+
+  /**
+   * An interrupt taken during a step. Step in stops before the handler's first instruction (so the user
+   * sees where control went, with the interrupt frame on the stack). Step over and step out run through
+   * an external interrupt or INT n as they would through a call, back to the interrupted instruction;
+   * an exception ends them at its handler's entry, as a fault is news. Inside a stepped-over call
+   * everything runs through.
+   */
+  private handlerEntered(cpu: Cpu, e: Extract<CpuEvent, { kind: 'interrupt' }>, frame: number, ss: number): void {
+    if (!this.stepping || this.target) return;
+    if (this.stepping === 'over' && e.source !== 'exception') {
+      const back = (this.runFrom.csBase + (this.runFrom.code32 ? e.fromEip : e.fromEip & 0xffff)) >>> 0;
+      this.setTarget(back, 'interrupt', (frame + 1) >>> 0, ss);
+      return;
+    }
+    this.entered = { vector: e.vector, source: e.source };
+    cpu.requestStop('debugger');
   }
 
   /** CPU events stop after the instruction (or delivery) that caused them completes. */
@@ -470,6 +484,11 @@ export class Engine {
   }
 
   flushOutput(): void {
+    if (this.serialOut.length) {
+      const bytes = Uint8Array.from(this.serialOut);
+      this.serialOut = [];
+      if (this.serialSink) this.serialSink(bytes); else this.out.push(...bytes);
+    }
     if (!this.out.length) return;
     const text = Buffer.from(this.out).toString('latin1');
     this.out = [];
@@ -490,21 +509,17 @@ export class Engine {
   }
 
   continue(): void {
-    this.start(() => this.afterRun(this.cpu.run(SLICE)));
+    this.start(undefined, () => this.afterRun(this.cpu.run(SLICE)));
   }
 
   /** One instruction (step in at instruction granularity, the disassembly view). */
   stepInstruction(): void {
-    this.start(() => this.afterRun(this.cpu.run(1)) ?? this.stepped());
+    this.start('into', () => this.endsStep(this.advance(false)));
   }
 
   /** Step over one instruction: CALL, INT, LOOP and REP-string instructions run to the next one. */
   stepOverInstruction(): void {
-    const lin = codeAddress(this.cpu);
-    const at = this.insnAt(lin);
-    if (!at || !isCallLike(at.insn)) { this.stepInstruction(); return; }
-    this.setTarget((lin + at.insn.len) >>> 0);
-    this.start(() => this.afterRun(this.cpu.run(SLICE)));
+    this.start('over', () => this.endsStep(this.advance(true)));
   }
 
   /** Step by source line; `over` steps over calls. Falls back to instructions where no line maps. */
@@ -513,23 +528,12 @@ export class Engine {
     const startLin = codeAddress(cpu);
     const start = this.symbols.lineAt(startLin);
     if (!start) { if (over) this.stepOverInstruction(); else this.stepInstruction(); return; }
-    this.start(() => {
-      if (this.target) {
-        const r = this.afterRun(cpu.run(SLICE));
-        if (!r || r.kind !== 'stopped' || r.stop.kind !== 'step') return r;
-        // reached the step-over target: continue with the line check below
-      } else {
-        const lin = codeAddress(cpu);
-        const at = over ? this.insnAt(lin) : undefined;
-        if (at && isCallLike(at.insn)) {
-          this.setTarget((lin + at.insn.len) >>> 0);
-          return undefined;
-        }
-        const r = this.afterRun(cpu.run(1));
-        if (r) return r;
-      }
+    this.start(over ? 'over' : 'into', () => {
+      const r = this.advance(over);
+      if (r !== 'moved') return this.endsStep(r);
       const lin = codeAddress(cpu);
       const now = this.symbols.lineAt(lin);
+      // Back at the line's start after moving: a loop on one line, which is a step too.
       if (!now || now.line !== start.line || now.file !== start.file || lin === startLin) return this.stepped();
       return undefined;
     });
@@ -539,18 +543,58 @@ export class Engine {
   stepOut(): void {
     const cpu = this.cpu;
     const stack0 = stackTop(cpu), ss0 = cpu.segSel[SS];
-    this.start(() => {
-      const at = this.insnAt(codeAddress(cpu));
-      const h = at?.insn.entry.handler;
-      const r = this.afterRun(cpu.run(1));
-      if (r) return r;
+    let h: string | undefined;
+    this.start('over', () => {
+      if (!this.target) h = this.insnAt(codeAddress(cpu))?.insn.entry.handler;
+      const r = this.advance(true);
+      if (r !== 'moved') return this.endsStep(r);
       if ((h === 'ret' || h === 'retf' || h === 'iret') && (cpu.segSel[SS] !== ss0 || stackTop(cpu) > stack0)) return this.stepped();
       return undefined;
     });
   }
 
-  private setTarget(linear: number): void {
-    this.target = { linear, stack: stackTop(this.cpu), ss: this.cpu.segSel[SS] };
+  /** A whole step of one unit: it ends when the unit moved. */
+  private endsStep(r: Advance): RunOutcome | undefined {
+    return r === 'running' ? undefined : r === 'moved' ? this.stepped() : r;
+  }
+
+  /**
+   * One unit of a step: one instruction, or (with `overCalls`, at a call-like instruction) everything up
+   * to the instruction after it. A target left by an interrupt is run to first and does not count.
+   */
+  private advance(overCalls: boolean): Advance {
+    const cpu = this.cpu;
+    if (!this.target && overCalls) {
+      const lin = codeAddress(cpu);
+      const at = this.insnAt(lin);
+      if (at && isCallLike(at.insn)) this.setTarget((lin + at.insn.len) >>> 0, 'call');
+    }
+    if (this.target) {
+      const r = this.afterRun(cpu.run(SLICE));
+      const reached = this.reached;
+      this.reached = undefined;
+      if (reached === 'call') return 'moved';
+      if (reached === 'interrupt') {
+        // Back where the interrupt came in: that instruction has yet to run, and is not a new stop.
+        this.guard = { linear: codeAddress(cpu), icount: cpu.icount };
+        return 'running';
+      }
+      return r ?? 'running';
+    }
+    this.runFrom = { csBase: cpu.segBase[CS], code32: cpu.code32 };
+    const r = this.afterRun(cpu.run(1));
+    if (r) return r;
+    const e = this.entered;
+    if (e) {
+      this.entered = undefined;
+      const what = e.source === 'external' ? `interrupt 0x${e.vector.toString(16)}` : e.source === 'software' ? `int 0x${e.vector.toString(16)}` : exceptionName(e.vector);
+      return { kind: 'stopped', stop: { kind: 'step', description: `step to ${this.where(codeAddress(cpu))}: entered the handler of ${what}` } };
+    }
+    return this.target ? 'running' : 'moved';
+  }
+
+  private setTarget(linear: number, kind: Target['kind'], stack = stackTop(this.cpu), ss = this.cpu.segSel[SS]): void {
+    this.target = { linear, stack, ss, kind };
     this.refreshCode();
   }
 
@@ -572,7 +616,7 @@ export class Engine {
     const p = this.pending ?? data;
     this.pending = undefined;
     if (p) {
-      if (p.internal === 'target') { this.clearTarget(); return this.stepped(); }
+      if (p.internal === 'target') { this.reached = this.target?.kind; this.clearTarget(); return this.stepped(); }
       const { internal: _i, ...stop } = p;
       return { kind: 'stopped', stop };
     }
@@ -582,6 +626,8 @@ export class Engine {
       return { kind: 'stopped', stop: { kind: 'exception', description: 'triple fault', exception: { filterId: 'triple', title: 'triple fault', details: d } } };
     }
     if (why === 'halt') {
+      // Someone can type into COM1 and an interrupt could follow: wait for input rather than stop.
+      if (this.inputAttached && this.cpu.flags & 0x200) { this.idle = true; return undefined; }
       const d = this.cpu.flags & 0x200 ? 'HLT with nothing left that could interrupt it' : 'HLT with interrupts disabled';
       return { kind: 'stopped', stop: { kind: 'pause', description: `halted: ${d}` } };
     }
@@ -589,7 +635,7 @@ export class Engine {
   }
 
   /** Runs `task` in slices until it reports an outcome; a pause ends it at the next slice. */
-  private start(task: () => RunOutcome | undefined): void {
+  private start(mode: 'into' | 'over' | undefined, task: () => RunOutcome | undefined): void {
     if (this.running || this.ended) return;
     const cpu = this.cpu;
     if (cpu.shutdown) {
@@ -598,6 +644,10 @@ export class Engine {
     }
     this.running = true;
     this.pauseRequested = false;
+    this.stepping = mode;
+    this.entered = undefined;
+    this.reached = undefined;
+    this.idle = false;
     this.pending = undefined;
     this.pendingData = [];
     this.guard = { linear: codeAddress(cpu), icount: cpu.icount };
@@ -609,13 +659,15 @@ export class Engine {
         do {
           if (this.onTick) { const f = this.onTick; this.onTick = undefined; f(); }
           out = this.pauseRequested ? { kind: 'stopped', stop: { kind: 'pause', description: 'paused' } } : task();
-        } while (!out && Date.now() - t0 < TICK_MS);
+        } while (!out && !this.idle && Date.now() - t0 < TICK_MS);
       } catch (e) {
         // The adapter never crashes because of a guest: an internal failure becomes a stop.
         out = { kind: 'stopped', stop: { kind: 'exception', description: `internal error: ${e instanceof Error ? e.message : String(e)}`, exception: { filterId: 'internal', title: 'internal error', details: e instanceof Error ? e.stack ?? e.message : String(e) } } };
       }
       this.flushOutput();
-      if (out) this.report(out); else setImmediate(tick);
+      if (out) this.report(out);
+      else if (this.idle) { this.idle = false; setTimeout(tick, IDLE_MS); }
+      else setImmediate(tick);
     };
     setImmediate(tick);
   }
@@ -623,6 +675,8 @@ export class Engine {
   private report(out: RunOutcome): void {
     this.running = false;
     this.pauseRequested = false;
+    this.stepping = undefined;
+    this.entered = undefined;
     this.clearTarget();
     if (this.onTick) { const f = this.onTick; this.onTick = undefined; f(); }
     this.flushOutput();
@@ -651,20 +705,4 @@ export function isCallLike(i: Insn): boolean {
   const h = i.entry.handler;
   if (h === 'call' || h === 'callf' || h === 'int' || h === 'int3' || h === 'into' || h === 'loop') return true;
   return i.rep !== 0 && ['movs', 'cmps', 'stos', 'lods', 'scas', 'ins', 'outs'].includes(h);
-}
-
-function describePf(err: number): string {
-  return ` (${err & 1 ? 'protection' : 'not present'}, ${err & 2 ? 'write' : 'read'}, ${err & 4 ? 'user' : 'supervisor'}${err & 8 ? ', reserved bit' : ''}${err & 16 ? ', instruction fetch' : ''})`;
-}
-
-function modeText(what: string): string {
-  switch (what) {
-    case 'protected': return 'real -> protected mode';
-    case 'real': return 'protected -> real mode';
-    case 'paging-on': return 'paging on';
-    case 'paging-off': return 'paging off';
-    case 'v86-enter': return 'entering virtual-8086 mode';
-    case 'v86-exit': return 'leaving virtual-8086 mode';
-  }
-  return what;
 }

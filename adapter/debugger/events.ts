@@ -58,6 +58,9 @@ export const EVENT_FILTERS: readonly EventFilterDef[] = [
     description: 'real/protected mode, paging on/off, virtual-8086 entry and exit', conditionDescription: 'protected, paging (the new state, 0 or 1)' },
   { id: 'task', label: 'Hardware task switches', source: 'cpu', cpuEvents: ['task-switch'],
     description: 'task switches through TSS descriptors and task gates', conditionDescription: 'from, to (TSS selectors)' },
+  { id: 'vmexit', label: 'VM exit', source: 'cpu', cpuEvents: ['vmexit'],
+    description: 'every exit the hypervisor handles (virtualization vtx), after its handler ran',
+    conditionDescription: 'reason (Intel number; names such as CR_ACCESS or EPT_VIOLATION stand for theirs), qualification, e.g. reason == EPT_VIOLATION' },
 ];
 
 export const EXCEPTION_NAMES: Record<number, string> = {

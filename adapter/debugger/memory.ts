@@ -29,7 +29,7 @@ export class GuestMemory {
   /** Host offset of a guest-physical byte, or -1 when there is no RAM there. */
   private hostOf(gpa: number): number {
     if (gpa < 0 || gpa >= this.phys.ramBytes) return -1;
-    const page = this.cpu.gpaToHpa(gpa & ~0xfff, 0);
+    const page = this.cpu.gpaPeek(gpa & ~0xfff); // no exits, no accessed/dirty bits: the debugger only looks
     return page < 0 ? -1 : (page & ~0xfff) | (gpa & 0xfff);
   }
 

@@ -39,6 +39,11 @@ export class SymbolTable {
     return this.byName.get(name)?.addr;
   }
 
+  /** What kind of symbol a name is ('absolute' for `equ` constants), if it is one. */
+  kind(name: string): GuestSymbol['kind'] | undefined {
+    return this.byName.get(name)?.kind;
+  }
+
   /** The label at or before addr. */
   nearest(addr: number): GuestSymbol | undefined {
     const s = this.sorted;

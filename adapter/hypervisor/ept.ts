@@ -79,11 +79,11 @@ export class Ept {
   private hi(a: number): number { return this.cpu.dv.getInt32(a + 4, true); }
 
   /**
-   * The processor's walk for an access (EPT_R, EPT_W or EPT_X); `tableWrite` marks the guest's own
+   * The processor's walk for an access (EPT_R, EPT_W or EPT_X); `tableAccess` marks the guest's own
    * paging-structure accesses, which the A/D flags count as writes. Returns the host address, or -1
    * with status/rwx/level set. `peek` leaves the A/D flags alone.
    */
-  walk(gpa: number, access: number, tableWrite: boolean, peek: boolean): number {
+  walk(gpa: number, access: number, tableAccess: boolean, peek: boolean): number {
     gpa >>>= 0;
     let table = this.pml4, rwx = EPT_RWX, n = 0;
     for (let level = 4; level >= 1; level--) {
@@ -104,7 +104,7 @@ export class Ept {
           for (let k = 0; k < n; k++) {
             const a = this.walked[k];
             const v = this.lo(a);
-            const want = v | EPT_ACCESSED | (k === n - 1 && (access & EPT_W || tableWrite) ? EPT_DIRTY : 0);
+            const want = v | EPT_ACCESSED | (k === n - 1 && (access & EPT_W || tableAccess) ? EPT_DIRTY : 0);
             if (want !== v) this.cpu.dv.setInt32(a, want, true);
           }
         }

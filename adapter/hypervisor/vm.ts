@@ -29,6 +29,10 @@ import { exitReasonLabel } from './exitreasons';
 import type { VmxSettings, MemoryVirtualization } from './controls';
 import { decideExit, silentAccess, interceptClasses } from './handlers';
 
+/** VMCS keys of the segment fields (ES CS SS DS FS GS) and PDPTEs, built once. */
+const SEG_KEYS = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'].map((n) => [`guest_${n}_selector`, `guest_${n}_base`, `guest_${n}_limit`, `guest_${n}_access_rights`]);
+const PDPTE_KEYS = [0, 1, 2, 3].map((k) => `guest_pdpte${k}`);
+
 export interface VmOptions {
   memory: MemoryVirtualization;
   settings: VmxSettings;
@@ -67,8 +71,9 @@ export class Vm {
   /** Pause-loop tracking (instruction counts stand in for TSC cycles). */
   pleLast = -Infinity;
   pleStart = 0;
-  /** Re-entrancy guard while the hypervisor itself delivers a reflected exception. */
-  private reflecting = false;
+  /** Repeated failures to emulate the same instruction (to stop a loop that makes no progress). */
+  private emulationFailures = 0;
+  private emulationFailureKey = '';
 
   constructor(readonly machine: Machine, opts: VmOptions) {
     const cpu = (this.cpu = machine.cpu);
@@ -216,12 +221,12 @@ export class Vm {
     v.write('guest_rsp', c.r32[4]);
     v.write('guest_rip', c.curEip);
     v.write('guest_rflags', c.getEflags());
-    const segs = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
     for (let s = 0; s < 6; s++) {
-      v.write(`guest_${segs[s]}_selector`, c.segSel[s]);
-      v.write(`guest_${segs[s]}_base`, c.segBase[s]);
-      v.write(`guest_${segs[s]}_limit`, c.segLimit[s]);
-      v.write(`guest_${segs[s]}_access_rights`, c.segAr[s]);
+      const k = SEG_KEYS[s];
+      v.write(k[0], c.segSel[s]);
+      v.write(k[1], c.segBase[s]);
+      v.write(k[2], c.segLimit[s]);
+      v.write(k[3], c.segAr[s]);
     }
     v.write('guest_ldtr_selector', c.ldtrSel);
     v.write('guest_ldtr_base', c.ldtrBase);
@@ -239,7 +244,7 @@ export class Vm {
     v.write('guest_sysenter_esp', c.sysenterEsp);
     v.write('guest_sysenter_eip', c.sysenterEip);
     v.write('guest_efer', c.efer);
-    for (let k = 0; k < 4; k++) v.write(`guest_pdpte${k}`, (c.pdpte[2 * k] >>> 0) + (c.pdpte[2 * k + 1] >>> 0) * 0x100000000);
+    for (let k = 0; k < 4; k++) v.write(PDPTE_KEYS[k], (c.pdpte[2 * k] >>> 0) + (c.pdpte[2 * k + 1] >>> 0) * 0x100000000);
     v.write('guest_interruptibility', (c.shadow ? (c.ssShadow ? 2 : 1) : 0) | (c.nmiBlocked ? 8 : 0));
     v.write('guest_activity_state', c.shutdown ? 2 : c.halted ? 1 : 0);
   }
@@ -272,7 +277,6 @@ export class Vm {
 
   /** The exception bitmap's exits. Returns -1 when resolved (not delivered), else the error code to deliver. */
   private onException(cpu: Cpu, v: number, err: number, hasErr: boolean, delivering: boolean): number {
-    if (this.reflecting) return err;
     const soft = (v === 3 || v === 4) && cpu.eip !== cpu.curEip; // INT3/INTO: EIP is past the instruction
     const info = interruptionInfo(v, soft ? INTR_SW_EXCEPTION : INTR_HW_EXCEPTION, hasErr);
     if (v === 14 && this.shadow && cpu.pagingOn()) return this.shadowFault(err, info, delivering);
@@ -303,7 +307,9 @@ export class Vm {
     const vec = this.machine.pic.pendingVector();
     const p = this.pendingIrq;
     this.pendingIrq = null;
-    if (p?.windowNeeded) this.exit(EXIT.INTERRUPT_WINDOW, { eip: this.cpu.eip >>> 0, text: `window open: inject vector ${vec}` });
+    // The guest opened the window (STI, POPF, IRET): an interrupt-window exit. Not after HLT: the HLT
+    // exit already gave the hypervisor the vCPU, which injects when it wakes.
+    if (p?.windowNeeded && !this.cpu.halted) this.exit(EXIT.INTERRUPT_WINDOW, { eip: this.cpu.eip >>> 0, text: `window open: inject vector ${vec}` });
     if (vec >= 0) this.vmcs.write('entry_interruption_info', interruptionInfo(vec, INTR_EXTERNAL, false));
     this.counters.injectedInterrupts++;
   }
@@ -328,9 +334,12 @@ export class Vm {
     const ept = this.ept!;
     const table = (access & ACC_TABLE) !== 0;
     const kind = access & 3;
-    const want = kind === ACC_WRITE ? EPT_W : kind === ACC_EXEC ? EPT_X : EPT_R;
+    // With EPT accessed/dirty flags on, the processor's accesses to guest paging structures count as
+    // writes (SDM): they need write permission and set the dirty flag.
+    const asWrite = kind === ACC_WRITE || (table && ept.opts.accessedDirty);
+    const want = asWrite ? EPT_W : kind === ACC_EXEC ? EPT_X : EPT_R;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const h = ept.walk(gpa, want, table && kind === ACC_WRITE, false);
+      const h = ept.walk(gpa, want, table, false);
       if (h >= 0) return h;
       const cpu = this.cpu;
       const linearValid = cpu.pagingOn() || !table;
@@ -468,8 +477,9 @@ export class Vm {
       if (!mmio) mmu.unprotect(gfn);
       return -1;
     }
+    // Read-modify-write instructions read the page too: both entries, for this one instruction.
     cpu.tlb.fill(user ? cpu.tlb.wUser : cpu.tlb.wSup, page, entry);
-    if (mmio) cpu.tlb.fill(user ? cpu.tlb.rUser : cpu.tlb.rSup, page, entry);
+    cpu.tlb.fill(user ? cpu.tlb.rUser : cpu.tlb.rSup, page, entry);
     this.inHandler = true;
     cpu.curEip = cpu.eip;
     cpu.eip = (cpu.eip + i.len) & (cpu.code32 ? -1 : 0xffff);
@@ -490,9 +500,14 @@ export class Vm {
     if (mmio) this.counters.mmioAccesses++;
     cpu.brk = true;
     if (faulted) {
-      // The emulated instruction faulted elsewhere (another shadowed table, a guest fault): stop
-      // shadowing this frame and let the instruction run again from the start.
-      if (!mmio) mmu.unprotect(gfn);
+      // The emulated instruction faulted elsewhere (a page not yet in the shadow, a guest fault): it
+      // runs again from the start, and that fault is handled the ordinary way first. Should that not
+      // make progress, the frame stops being shadowed.
+      const key = `${cpu.icount}:${lin}`;
+      this.emulationFailures = this.emulationFailureKey === key ? this.emulationFailures + 1 : 1;
+      this.emulationFailureKey = key;
+      if (this.emulationFailures > 3 && !mmio) mmu.unprotect(gfn);
+      if (this.emulationFailures > 16) throw new Error(`hypervisor: cannot emulate the instruction at 0x${(cpu.eip >>> 0).toString(16)} (access to 0x${lin.toString(16)})`);
     }
     return -1;
   }

@@ -108,6 +108,9 @@ const HEADER = 0x10;
 export const FIELD_OFFSET: ReadonlyMap<string, number> = new Map(FIELDS.map((f, n) => [f.key, HEADER + 8 * n]));
 const byEncoding = new Map(FIELDS.map((f) => [f.encoding, f]));
 const byKey = new Map(FIELDS.map((f) => [f.key, f]));
+/** Slot offset and width per key, as a plain object: every exit writes dozens of fields. */
+const SLOTS: Record<string, { off: number; width: VmcsField['width'] }> = Object.create(null);
+FIELDS.forEach((f, n) => { SLOTS[f.key] = { off: HEADER + 8 * n, width: f.width }; });
 
 export function fieldByKey(key: string): VmcsField | undefined { return byKey.get(key); }
 export function fieldByEncoding(enc: number): VmcsField | undefined { return byEncoding.get(enc); }
@@ -146,24 +149,24 @@ export class Vmcs {
     this.write('vmcs_link_pointer', -1);
   }
 
-  private offset(key: string): number {
-    const o = FIELD_OFFSET.get(key);
-    if (o === undefined) throw new Error(`VMCS has no field '${key}'`);
-    return this.hpa + o;
+  private slot(key: string): { off: number; width: VmcsField['width'] } {
+    const s = SLOTS[key];
+    if (s === undefined) throw new Error(`VMCS has no field '${key}'`);
+    return s;
   }
 
   /** Read a field (64-bit ones as a JS number; high dword beyond 2^53 is never used here). */
   read(key: string): number {
-    const at = this.offset(key);
-    const f = byKey.get(key)!;
+    const f = this.slot(key);
+    const at = this.hpa + f.off;
     const lo = this.pages.read32(at) >>> 0;
     if (f.width !== 64) return f.width === 16 ? lo & 0xffff : lo;
     return lo + (this.pages.read32(at + 4) >>> 0) * 0x100000000;
   }
 
   write(key: string, value: number): void {
-    const at = this.offset(key);
-    const f = byKey.get(key)!;
+    const f = this.slot(key);
+    const at = this.hpa + f.off;
     if (f.width === 64) {
       this.pages.write32(at, value < 0 ? value | 0 : value % 0x100000000);
       this.pages.write32(at + 4, value < 0 ? -1 : Math.floor(value / 0x100000000));

@@ -13,14 +13,31 @@ export const SAMPLES = path.join(ROOT, 'samples');
 /** Capabilities the adapter answered initialize with, per client. */
 export const capabilities = new WeakMap<DebugClient, DebugProtocol.Capabilities>();
 
-export async function startClient(): Promise<DebugClient> {
+export async function startClient(client: Partial<DebugProtocol.InitializeRequestArguments> = {}): Promise<DebugClient> {
   if (!fs.existsSync(ADAPTER)) throw new Error(`${ADAPTER} is missing: run npm run build first`);
   const dc = new DebugClient(process.execPath, ADAPTER, 'ringside');
   dc.defaultTimeout = 20000;
   await dc.start();
-  const init = await dc.initializeRequest({ adapterID: 'ringside', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
+  const init = await dc.initializeRequest({ adapterID: 'ringside', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true, ...client });
   capabilities.set(dc, init.body ?? {});
   return dc;
+}
+
+/**
+ * Lets the test play the client's part in reverse requests (runInTerminal): DebugClient drops requests
+ * that come from the adapter, so its message dispatch is wrapped to answer them with `handler`.
+ */
+export function onReverseRequest(dc: DebugClient, handler: (command: string, args: any) => Promise<{ success: boolean; message?: string; body?: unknown }>): void {
+  const client = dc as unknown as { dispatch(body: string): void; outputStream: NodeJS.WritableStream };
+  const dispatch = client.dispatch.bind(client);
+  client.dispatch = (body: string) => {
+    const msg = JSON.parse(body) as DebugProtocol.ProtocolMessage & { command?: string; arguments?: unknown };
+    if (msg.type !== 'request') { dispatch(body); return; }
+    void handler(msg.command!, msg.arguments).then((r) => {
+      const json = JSON.stringify({ type: 'response', seq: 0, request_seq: msg.seq, command: msg.command, ...r });
+      client.outputStream.write(`Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`, 'utf8');
+    });
+  };
 }
 
 /** Launches and waits for the stop on entry (breakpoint setup runs between initialized and configurationDone). */
@@ -34,9 +51,16 @@ export async function launchStopped(dc: DebugClient, args: Record<string, unknow
   return stopped;
 }
 
+/** Temporary folders of this test file, removed when it ends (passed or not). */
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** Writes a guest source into a fresh temporary folder and returns its path. */
 export function guestSource(name: string, text: string, extra: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringside-dap-'));
+  tempDirs.push(dir);
   for (const [n, t] of Object.entries(extra)) fs.writeFileSync(path.join(dir, n), t);
   const p = path.join(dir, name);
   fs.writeFileSync(p, text);

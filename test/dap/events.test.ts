@@ -160,6 +160,53 @@ df_handler:
 idt: times 256 * 8 db 0
 `);
 
+// A JMP to a TSS descriptor: the CPU saves the current task into its TSS (TR 0x18) and loads the
+// task in the TSS at selector 0x20, whose EIP is task_entry.
+const TASK_GUEST = multiboot(`    lgdt [gdtr]
+    jmp 0x08:reload
+reload:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov eax, tss_main
+    mov ebx, 0x18
+    call set_tss
+    mov eax, tss_task
+    mov ebx, 0x20
+    call set_tss
+    mov dword [tss_task + 32], task_entry   ; EIP
+    mov dword [tss_task + 36], 0x2          ; EFLAGS
+    mov dword [tss_task + 56], task_stack   ; ESP
+    mov word [tss_task + 72], 0x10          ; ES
+    mov word [tss_task + 76], 0x08          ; CS
+    mov word [tss_task + 80], 0x10          ; SS
+    mov word [tss_task + 84], 0x10          ; DS
+    mov ax, 0x18
+    ltr ax
+    jmp 0x20:0                              ; TASK_JMP
+task_entry:
+    mov al, 7                               ; TASK_FIRST
+    out 0xf4, al
+set_tss:                                    ; EAX base, EBX selector: a 32-bit TSS, limit 0x67
+    mov word [gdt + ebx], 0x67
+    mov [gdt + ebx + 2], ax
+    shr eax, 16
+    mov [gdt + ebx + 4], al
+    mov byte [gdt + ebx + 5], 0x89
+    mov byte [gdt + ebx + 6], 0
+    mov [gdt + ebx + 7], ah
+    ret
+`, `gdtr: dw 5 * 8 - 1
+    dd gdt
+    align 8
+gdt: dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff, 0, 0
+tss_main: times 104 db 0
+tss_task: times 104 db 0
+    times 256 db 0
+task_stack:
+`);
+
 describe('guest exceptions and the triple fault', () => {
   test('#UD, then #GP during its delivery, then #DF, each stopped and then delivered', async () => {
     const src = guestSource('exc.asm', EXC_GUEST);
@@ -196,6 +243,39 @@ describe('guest exceptions and the triple fault', () => {
       const again = await continueTo(dc);
       assert.equal(again.body.description, 'triple fault', 'continuing a shut-down CPU stops again, the adapter stays up');
       assert.equal((await dc.threadsRequest()).body.threads.length, 1);
+    } finally {
+      await dc.stop();
+    }
+  });
+
+  test('hardware task switch: a JMP to a TSS stops in the new task, TR and busy bits switched', async () => {
+    const src = guestSource('task.asm', TASK_GUEST);
+    const dc = await startClient();
+    try {
+      const s = await stopWith(dc, src, [{ filterId: 'task', condition: 'from == 0x18 && to == 0x20' }]);
+      assert.equal(s.body.reason, 'exception');
+      assert.equal(s.body.description, 'task switch: TSS 0x18 -> 0x20 (jmp)');
+      assert.equal((await topFrame(dc)).line, lineOf(src, 'TASK_FIRST'), 'stops after the JMP, on the new task\'s first instruction');
+      assert.equal(await evalNum(dc, 'tr'), 0x20);
+      assert.equal(await evalNum(dc, 'esp'), await evalNum(dc, 'task_stack'), 'registers come from the new TSS');
+      assert.equal(await evalNum(dc, 'dword [tss_main + 32]'), await evalNum(dc, 'task_entry'), 'the old task was saved, its EIP just after the JMP');
+      assert.equal(await evalNum(dc, 'byte [gdt + 0x20 + 5]'), 0x8b, 'the new TSS is busy');
+      assert.equal(await evalNum(dc, 'byte [gdt + 0x18 + 5]'), 0x89, 'a JMP leaves the old TSS available');
+      const info = await dc.exceptionInfoRequest({ threadId: 1 });
+      assert.equal(info.body.details?.fullTypeName, 'task');
+    } finally {
+      await dc.stop();
+    }
+  });
+
+  test('a task switch filter whose condition does not hold lets the guest run', async () => {
+    const src = guestSource('task.asm', TASK_GUEST);
+    const dc = await startClient();
+    try {
+      await launchStopped(dc, { program: src }, () => dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'task', condition: 'to == 0x28' }] }));
+      const exited = dc.waitForEvent('exited');
+      await dc.continueRequest({ threadId: 1 });
+      assert.equal((await exited).body.exitCode, (7 << 1) | 1, 'the new task ran to its exit (status 7 through the exit port)');
     } finally {
       await dc.stop();
     }

@@ -57,16 +57,41 @@ describe('launch', () => {
     assert.equal(props.virtualization.enumDescriptions.length, 5);
   });
 
+  test('assembling and loading report progress; a client without progress support gets none', async () => {
+    const dc = await startClient();
+    const events: DebugProtocol.Event[] = [];
+    for (const k of ['progressStart', 'progressEnd']) dc.on(k, (e) => events.push(e));
+    try {
+      await launchStopped(dc, { program: KERNEL });
+      const [start, end] = events;
+      assert.equal(start.event, 'progressStart');
+      assert.equal(start.body.message, 'Assembling kernel.asm with nasm and loading it');
+      assert.equal(end.event, 'progressEnd');
+      assert.equal(end.body.progressId, start.body.progressId);
+    } finally {
+      await dc.stop();
+    }
+    const quiet = await startClient({ supportsProgressReporting: false });
+    let seen = 0;
+    quiet.on('progressStart', () => seen++);
+    try {
+      await launchStopped(quiet, { program: KERNEL });
+      assert.equal(seen, 0);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   test('a missing program is refused with a clear message', async () => {
     const r = await launchError({ virtualization: 'none' });
     assert.match(r.message, /'program' is required/);
   });
 
   test('a mode the hypervisor does not run yet is refused clearly', async () => {
-    const r = await launchError({ program: KERNEL, virtualization: 'vtx' });
-    assert.match(r.message, /virtualization "vtx" is not available yet.*"virtualization": "none"/);
-    const d = await launchError({ program: KERNEL });
-    assert.match(d.message, /"vtx" is not available yet/, 'the default mode is vtx');
+    const r = await launchError({ program: KERNEL, virtualization: 'paravirt' });
+    assert.match(r.message, /virtualization "paravirt" is not available yet.*"virtualization": "none" or "virtualization": "vtx"/);
+    const v = await launchError({ program: KERNEL, virtualization: 'vtx', vmcs: { hlt: true } });
+    assert.match(v.message, /'vmcs': unknown vmcs setting 'hlt'; known: /);
   });
 
   test('bad attributes name the attribute and what is accepted', async () => {

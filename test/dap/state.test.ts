@@ -114,6 +114,13 @@ describe('expressions and registers', () => {
       assert.equal(await ev('3 > 2 && 2 >= 2 || 0'), '0x00000001');
       assert.match((await dc.evaluateRequest({ expression: 'puts', context: 'hover' })).body.result, /^0x[0-9a-f]{8} \(address; dword there: 0x/);
       assert.equal((await dc.evaluateRequest({ expression: 'eax', context: 'hover', format: { hex: false } })).body.result, String(await evalNum(dc, 'eax')));
+      // A hover in the editor carries its line: `.emit` is the local label of the routine on that line.
+      const hover = async (expression: string, marker: string) => (await dc.evaluateRequest({ expression, context: 'hover', source: { path: KERNEL }, line: lineOf(KERNEL, marker), column: 10 })).body;
+      const inHex = await hover('.emit', '    jbe .emit');
+      assert.equal(parseInt(inHex.result, 16), await evalNum(dc, 'print_hex_digits.emit'));
+      assert.equal(inHex.memoryReference, '0x' + (await evalNum(dc, 'print_hex_digits.emit')).toString(16));
+      assert.equal(parseInt((await hover('.emit', '    loop .emit')).result, 16), await evalNum(dc, 'print_dec.emit'));
+      assert.equal((await hover('COM1', '    mov dx, COM1')).result, '0x000003f8 (constant)', 'an equ is a number, not an address');
       await assert.rejects(dc.evaluateRequest({ expression: 'nosuch + 1', context: 'watch' }), /'nosuch' is not a register, symbol or variable/);
       await assert.rejects(dc.evaluateRequest({ expression: '[0x50000000]', context: 'watch' }), /not readable/);
       // Assignment in the console; setExpression from the Watch view.

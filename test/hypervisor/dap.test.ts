@@ -1,0 +1,85 @@
+// The debugger over the hypervisor, through the real adapter process: the VM-exit event filter stops
+// on exits in every vtx mode, a privileged-instruction stop names the exit the instruction causes, and
+// the panel's custom requests answer with the hypervisor's structures.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { startClient, launchStopped, SAMPLES, continueTo, topFrame, lineOf } from '../dap/client';
+
+const KERNEL = path.join(SAMPLES, 'kernel.asm');
+
+async function stopOn(dc: DebugClient, args: Record<string, unknown>, filterOptions: DebugProtocol.ExceptionFilterOptions[]): Promise<DebugProtocol.StoppedEvent> {
+  await launchStopped(dc, { program: KERNEL, ...args }, () => dc.setExceptionBreakpointsRequest({ filters: [], filterOptions }));
+  return continueTo(dc);
+}
+
+async function withClient(f: (dc: DebugClient) => Promise<void>): Promise<void> {
+  const dc = await startClient();
+  try { await f(dc); } finally { await dc.stop(); }
+}
+
+describe('VM-exit breakpoints', () => {
+  const cases: { memory: 'ept' | 'shadow'; condition: string; description: RegExp; line?: string }[] = [
+    { memory: 'ept', condition: 'reason == EPT_VIOLATION', description: /^VM exit 48 EPT_VIOLATION: guest-physical 0x100000; fetch access, EPT permissions ---, translation of the linear address$/ },
+    { memory: 'ept', condition: 'reason == CR_ACCESS', description: /^VM exit 28 CR_ACCESS: mov cr4, eax/ },
+    { memory: 'shadow', condition: 'reason == INVLPG', description: /^VM exit 14 INVLPG: invlpg \[/ },
+    { memory: 'shadow', condition: 'reason == 0 && qualification == 0x50000010', description: /^VM exit 0 EXCEPTION_NMI: #PF at 0x50000010 reflected to the guest/ },
+    { memory: 'shadow', condition: 'reason == CPUID', description: /^VM exit 10 CPUID: cpuid/ },
+  ];
+  for (const c of cases) {
+    test(`vtx+${c.memory}: ${c.condition}`, () => withClient(async (dc) => {
+      const s = await stopOn(dc, { virtualization: 'vtx', memoryVirtualization: c.memory }, [{ filterId: 'vmexit', condition: c.condition }]);
+      assert.equal(s.body.reason, 'exception');
+      assert.match(s.body.description!, c.description);
+      const info = await dc.exceptionInfoRequest({ threadId: 1 });
+      assert.equal(info.body.details?.fullTypeName, 'vmexit');
+      // The panel's data at the stop: the exit is the last one recorded.
+      const exits = (await dc.customRequest('ringside/exits', { recent: 5 })).body;
+      assert.equal(exits.available, true);
+      const last = exits.recent[exits.recent.length - 1];
+      assert.equal(`${last.reason}`, /^VM exit (\d+)/.exec(s.body.description!)![1]);
+      assert.ok(exits.counts.length >= 1 && exits.total >= exits.recent.length);
+    }));
+  }
+
+  test('a privileged-instruction stop names the exit it is about to cause', () => withClient(async (dc) => {
+    const s = await stopOn(dc, { virtualization: 'vtx', memoryVirtualization: 'shadow' }, [{ filterId: 'cr', condition: 'cr == 3 && write' }]);
+    assert.equal(s.body.description, 'privileged instruction: mov cr3, eax (VM exit 28 CR_ACCESS)');
+    assert.equal((await topFrame(dc)).line, lineOf(KERNEL, '    mov cr3, eax'));
+  }));
+
+  test('with EPT the same MOV CR3 causes no exit, and the stop says nothing of one', () => withClient(async (dc) => {
+    const s = await stopOn(dc, { virtualization: 'vtx', memoryVirtualization: 'ept' }, [{ filterId: 'cr', condition: 'cr == 3 && write' }]);
+    assert.equal(s.body.description, 'privileged instruction: mov cr3, eax');
+  }));
+});
+
+describe('the panel\'s hypervisor requests', () => {
+  test('vtx+ept: VMCS, EPT; no shadow tables', () => withClient(async (dc) => {
+    await stopOn(dc, { virtualization: 'vtx', memoryVirtualization: 'ept' }, [{ filterId: 'vmexit', condition: 'reason == HLT' }]);
+    const vmcs = (await dc.customRequest('ringside/vmcs')).body;
+    assert.equal(vmcs.available, true);
+    const fields = new Map<string, { value: number; decoded?: string }>(vmcs.sections.flatMap((s: { fields: { name: string }[] }) => s.fields.map((f) => [f.name, f])));
+    assert.match(fields.get('Primary processor-based VM-execution controls')!.decoded!, /\bhlt\b.*\bioBitmaps\b/);
+    assert.equal(fields.get('Exit reason')!.value, 12);
+    assert.match(fields.get('Secondary processor-based VM-execution controls')!.decoded!, /\bept\b/);
+    const ept = (await dc.customRequest('ringside/ept', {})).body;
+    assert.equal(ept.available, true);
+    assert.ok(ept.mappings.some((m: { gpa: number; size: number }) => m.gpa <= 0x100000 && m.gpa + m.size > 0x100000), 'the kernel is mapped');
+    const sh = (await dc.customRequest('ringside/shadow', {})).body;
+    assert.deepEqual(sh, { available: false, reason: 'vtx+ept has no shadow page tables' });
+  }));
+
+  test('vtx+shadow: shadow mappings with their guest PTEs, and the consistency check', () => withClient(async (dc) => {
+    await stopOn(dc, { virtualization: 'vtx', memoryVirtualization: 'shadow' }, [{ filterId: 'vmexit', condition: 'reason == HLT' }]);
+    const sh = (await dc.customRequest('ringside/shadow', {})).body;
+    assert.equal(sh.available, true);
+    assert.ok(sh.mappings.length > 0 && sh.root > 0);
+    assert.ok(sh.mappings.every((m: { outOfSync: boolean }) => !m.outOfSync));
+    const c = (await dc.customRequest('ringside/consistency')).body;
+    assert.deepEqual(c.issues, []);
+    assert.ok(c.checked > 0);
+  }));
+});

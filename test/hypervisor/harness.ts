@@ -1,0 +1,75 @@
+// Runs guests in-process under each mode (none, vtx+ept, vtx+shadow) and captures what they print
+// on COM1 and port 0xE9, the retired-instruction count and the VM, for the hypervisor's tests.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadGuest } from '../../adapter/machine/loaders/image';
+import { Machine, MiB } from '../../adapter/machine/pc';
+import { createHypervisor } from '../../adapter/hypervisor/modes';
+import type { Vm } from '../../adapter/hypervisor/vm';
+import type { FormatChoice } from '../../adapter/machine/loaders/types';
+
+const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '..', '..');
+
+export type Mode = 'none' | 'ept' | 'shadow';
+export const MODES: Mode[] = ['none', 'ept', 'shadow'];
+
+export function haveNasm(): boolean {
+  return spawnSync('nasm', ['-v'], { encoding: 'utf8' }).status === 0;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'ringside-hv-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+
+/** Assemble a source file (include path: its directory, or `includeDir`) into a flat binary; returns its path. */
+export function assembleFile(source: string, includeDir = dirname(source) + '/'): string {
+  const out = join(scratch, source.replace(/[^a-z0-9]+/gi, '_') + '.bin');
+  const r = spawnSync('nasm', ['-f', 'bin', '-i', includeDir, '-o', out, source], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nasm failed on ${source}:\n${r.stderr}`);
+  return out;
+}
+
+/** Assemble source text (written to a scratch file). */
+export function assembleText(name: string, text: string): string {
+  const src = join(scratch, name + '.asm');
+  writeFileSync(src, text);
+  return assembleFile(src);
+}
+
+export interface RunResult {
+  output: string;
+  icount: number;
+  exitStatus?: number;
+  stop: string;
+  vm?: Vm;
+  machine: Machine;
+}
+
+export interface RunOptions {
+  ramMiB?: number;
+  vmcs?: Record<string, unknown>;
+  /** Called for every byte written to port 0xE9 (checkpoints), after it is recorded. */
+  onDebugByte?: (b: number, vm: Vm | undefined, m: Machine) => void;
+  maxInstructions?: number;
+}
+
+export function runGuest(image: string, format: FormatChoice, mode: Mode, opts: RunOptions = {}): RunResult {
+  const ramBytes = (opts.ramMiB ?? 64) * MiB;
+  const g = loadGuest({ program: image, format, ramBytes, modules: [] });
+  const m = new Machine({ ramBytes });
+  m.load(g);
+  const vm = createHypervisor(m, mode === 'none' ? { mode: 'none' } : { mode: 'vtx', memory: mode, vmcs: opts.vmcs });
+  const out: number[] = [];
+  m.uart.onTransmit = (b) => out.push(b);
+  m.debug.onDebugByte = (b) => { out.push(b); opts.onDebugByte?.(b, vm, m); };
+  const max = opts.maxInstructions ?? 200_000_000;
+  let stop = '';
+  while (!m.exit && m.cpu.icount < max) {
+    stop = m.cpu.run(Math.min(1_000_000, max - m.cpu.icount));
+    if (stop === 'shutdown' || stop === 'halt') break;
+  }
+  return { output: Buffer.from(out).toString('latin1'), icount: m.cpu.icount, exitStatus: m.exit?.status, stop, vm, machine: m };
+}
