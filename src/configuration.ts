@@ -11,7 +11,7 @@ export const DEBUG_TYPE = 'ringside';
  * The virtualization a configuration gets when it names none. The one place to change when the
  * adapter accepts more modes: the hypervisor's VT-x with EPT is the intended default.
  */
-export const DEFAULT_VIRTUALIZATION: { virtualization: string; memoryVirtualization?: string } = { virtualization: 'none' };
+export const DEFAULT_VIRTUALIZATION: { virtualization: string; memoryVirtualization?: string } = { virtualization: 'vtx', memoryVirtualization: 'ept' };
 
 /** Files F5 can boot without a launch.json. */
 export const GUEST_EXTENSIONS = ['.asm', '.nasm', '.img', '.bin', '.elf', '.ima', '.flp'];
