@@ -7,8 +7,7 @@ import { Machine, MiB } from './machine/pc';
 import { NS_PER_INSTRUCTION } from './machine/clock';
 import { asciiToScancodes } from './machine/scancodes';
 import { Cls } from './cpu/opcodes';
-import { createHypervisor, ModeError } from './hypervisor/modes';
-import type { Vm } from './hypervisor/vm';
+import { createHypervisor, ModeError, HYPERVISOR_STOP_STATUS, type Hypervisor } from './hypervisor/modes';
 
 /** Every class of privileged or sensitive instruction the debugger can break on. */
 const PRIVILEGED_CLASSES = Cls.CrWrite | Cls.CrRead | Cls.Clts | Cls.Lmsw | Cls.DrAccess | Cls.DescLoad | Cls.DescStore |
@@ -69,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.noTlbReuse) cpu.tlb.reuseOnSameRoot = false;
   if (opts.benchBreakpoints > 0 || opts.benchEvents) armForMeasurement(cpu, opts.benchBreakpoints, opts.benchEvents);
   // The hypervisor takes the loaded guest as its starting state (--mode vtx).
-  let vm: Vm | undefined;
+  let vm: Hypervisor | undefined;
   try {
     vm = createHypervisor(machine, { mode: opts.mode, memory: opts.memoryVirt, vmcs: opts.vmcs });
   } catch (e) {
@@ -120,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
       flush();
       if (cpu.icount !== lastCount) { lastCount = cpu.icount; idleMark = cpu.idleTicks; }
       if (machine.exit) {
-        ending = { status: machine.exit.status };
+        // The hypervisor stopped the guest (an unsupported feature, an EPT misconfiguration): say why.
+        ending = { status: machine.exit.status, message: vm?.fatal && machine.exit.status === HYPERVISOR_STOP_STATUS ? vm.fatal : undefined };
       } else if (why === 'shutdown') {
         ending = { status: STATUS.tripleFault, message: `triple fault at ${hexAddr(cpu)}; the CPU shut down` };
       } else if (why === 'halt') {
@@ -187,7 +187,7 @@ function vgaScreen(m: Machine): string {
   return [bar, ...lines.map((l) => '|' + l.padEnd(80) + '|'), bar, ''].join('\n');
 }
 
-function stats(m: Machine, wallNs: number, vm: Vm | undefined): string {
+function stats(m: Machine, wallNs: number, vm: Hypervisor | undefined): string {
   const cpu = m.cpu;
   const secs = wallNs / 1e9;
   const mips = cpu.icount / 1e6 / Math.max(secs, 1e-9);

@@ -17,7 +17,7 @@ export class UsageError extends Error {
 export const ALL_MODES = ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt'] as const;
 export type VirtMode = (typeof ALL_MODES)[number];
 /** The modes that work today. Widen this as the hypervisor grows; nothing else needs to change. */
-export const ACCEPTED_MODES: readonly VirtMode[] = ['none', 'vtx'];
+export const ACCEPTED_MODES: readonly VirtMode[] = ['none', 'vtx', 'trap-and-emulate'];
 
 export const MEMORY_VIRTS = ['ept', 'shadow'] as const;
 export type MemoryVirt = (typeof MEMORY_VIRTS)[number];
@@ -180,7 +180,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions {
   const mode = o.mode ?? 'none';
   if (!ACCEPTED_MODES.includes(mode))
     throw new UsageError(`--mode ${mode} is not available yet; only ${ACCEPTED_MODES.map((m) => `'${m}'`).join(', ')} ${ACCEPTED_MODES.length === 1 ? 'is' : 'are'}`);
-  if (mode === 'none' && o.vmcs?.length) throw new UsageError('--vmcs needs a hypervisor: use --mode vtx (plain emulation has no VMCS)');
+  if (mode !== 'vtx' && o.vmcs?.length) throw new UsageError(`--vmcs needs --mode vtx (${mode === 'none' ? 'plain emulation' : mode} has no VMCS)`);
   let memoryVirt = o.memoryVirt;
   if (memoryVirt === 'ept' && mode !== 'vtx' && mode !== 'none')
     throw new UsageError(`--memory-virt ept needs --mode vtx; ${mode} uses shadow page tables`);

@@ -92,9 +92,10 @@ test('bad values: format, mode, memory virtualization, numbers', () => {
 });
 
 test('modes the hypervisor does not run yet are refused, with the message the issue asks for', () => {
-  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx']);
+  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx', 'trap-and-emulate']);
   assert.equal(runOpts(['k', '--mode', 'vtx']).memoryVirt, 'ept');
-  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none', 'vtx' are");
+  assert.equal(runOpts(['k', '--mode', 'trap-and-emulate']).memoryVirt, 'shadow');
+  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none', 'vtx', 'trap-and-emulate' are");
 });
 
 test('--vmcs settings are checked and need a hypervisor', () => {
@@ -102,7 +103,8 @@ test('--vmcs settings are checked and need a hypervisor', () => {
     [['hlt_exiting', '0'], ['io_passthrough', '0x80,0x3f8-0x3ff'], ['rdtsc_exiting', '1']]);
   assert.match(usageError(['run', 'k', '--mode', 'vtx', '--vmcs', 'hlt=1']), /^--vmcs: unknown vmcs setting 'hlt'; known: external_interrupt_exiting, /);
   assert.equal(usageError(['run', 'k', '--mode', 'vtx', '--vmcs', 'hlt_exiting=maybe']), "--vmcs: vmcs setting 'hlt_exiting' is a flag: true or false (got \"maybe\")");
-  assert.equal(usageError(['run', 'k', '--vmcs', 'hlt_exiting=0']), '--vmcs needs a hypervisor: use --mode vtx (plain emulation has no VMCS)');
+  assert.equal(usageError(['run', 'k', '--vmcs', 'hlt_exiting=0']), '--vmcs needs --mode vtx (plain emulation has no VMCS)');
+  assert.equal(usageError(['run', 'k', '--mode', 'trap-and-emulate', '--vmcs', 'hlt_exiting=0']), '--vmcs needs --mode vtx (trap-and-emulate has no VMCS)');
 });
 
 test('memory virtualization defaults follow the mode once more modes are accepted', () => {

@@ -166,6 +166,7 @@ export class CodeCache {
       for (const p of pages) this.markCode(p, b);
     }
     this.decodedBlocks++;
+    cpu.vmm.blockDecoded?.(cpu, b);
     return b;
   }
 
@@ -240,6 +241,7 @@ export class CodeCache {
   private drop(b: Block): void {
     b.n = 0;
     if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+    this.cpu.vmm.blockDropped?.(this.cpu, b);
   }
 
   /** Drop every block on a page (loaders and devices writing whole pages). */
@@ -256,6 +258,7 @@ export class CodeCache {
 
   flushAll(): void {
     for (const list of this.byPage.values()) for (const b of list) b.n = 0;
+    this.cpu.vmm.blocksFlushed?.(this.cpu);
     this.blocks.clear();
     this.byPage.clear();
     this.lines.clear();

@@ -2,6 +2,7 @@
 // time, and optional hooks for the hypervisor and the debugger. The CPU knows nothing else of them.
 import type { Cpu } from './cpu';
 import type { Insn } from './insn';
+import type { Block } from './blocks';
 
 export interface CpuHost {
   portRead(port: number, size: 1 | 2 | 4): number;
@@ -54,14 +55,23 @@ export interface VmmHooks {
    * delivery has the first event delivered again), else the error code to deliver with it.
    */
   exception?(cpu: Cpu, vector: number, errorCode: number, hasError: boolean, duringDelivery: boolean): number;
-  /** A maskable interrupt is about to be taken (IF set, line up): the hypervisor records its exits. */
-  interrupt?(cpu: Cpu): void;
+  /** A maskable interrupt is about to be taken (IF set, line up): the hypervisor records its exits;
+   *  returning false holds it (the guest's virtual IF is clear). */
+  interrupt?(cpu: Cpu): boolean | void;
   /** Slow-path events, as the debugger gets them. */
   event?(cpu: Cpu, e: CpuEvent): void;
   /** The VM exit this instruction would cause now ("VM exit 28 CR_ACCESS"), for the debugger's stop text. */
   exitFor?(cpu: Cpu, i: Insn): string | undefined;
   /** Linear -> guest-physical as the guest's own tables say (shadow paging: cpu.cr3 is the shadow root). */
   peekTranslate?(cpu: Cpu, lin: number): number;
+  /** Host page `page` was written from outside the CPU (loader, BIOS disk read, debugger). */
+  externalWrite?(cpu: Cpu, page: number): void;
   /** The value of CRn the guest believes it has (read shadows, the guest's CR3 under shadow paging). */
   guestCr?(cpu: Cpu, n: number): number;
+  /** The ring the guest believes it runs in (trap-and-emulate runs its kernel at ring 1). */
+  guestRing?(cpu: Cpu): number;
+  /** A block of guest code was decoded, or dropped (its bytes written), or every block was: binary translation's cache follows. */
+  blockDecoded?(cpu: Cpu, b: Block): void;
+  blockDropped?(cpu: Cpu, b: Block): void;
+  blocksFlushed?(cpu: Cpu): void;
 }

@@ -561,6 +561,7 @@ export class Cpu {
   noteExternalWrite(page: number): void {
     if (this.code.pageHasCode(page)) this.code.invalidatePage(page);
     if (page < this.ptPages.length && this.ptPages[page]) this.tlb.tablesWritten = true;
+    this.vmm.externalWrite?.(this, page);
   }
 
   /** Set by walk(): WALK_* bits of the last translation. */
@@ -690,8 +691,8 @@ export class Cpu {
           this.safely(() => deliverNmi(this));
           continue;
         }
-        if (this.intrLine && this.flags & IF) {
-          this.vmm.interrupt?.(this);
+        // A hypervisor may hold the interrupt (a trap-and-emulate guest with its virtual IF clear).
+        if (this.intrLine && this.flags & IF && this.vmm.interrupt?.(this) !== false) {
           this.halted = false;
           const vec = this.host.acknowledgeInterrupt();
           if (vec >= 0) this.safely(() => deliverExternalInterrupt(this, vec));

@@ -120,7 +120,7 @@ function deliver(cpu: Cpu, v: number, err: number, hasErr: boolean, k: EventKind
   if (!(cpu.cr0 & CR0_PE)) deliverReal(cpu, v);
   else deliverProtected(cpu, v, err, hasErr, k);
   // Observers (the debugger's stack walk and rings view) learn of each delivered event.
-  if (cpu.hooks.event) {
+  if (cpu.hooks.event || cpu.vmm.event) {
     const source = k === EventKind.External ? 'external' : k === EventKind.Soft ? 'software' : 'exception';
     cpu.emit({ kind: 'interrupt', vector: v, source, errorCode: hasErr ? err : -1, fromCs, fromEip });
   }

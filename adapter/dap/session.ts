@@ -24,9 +24,8 @@ import { ClientBreakpoints } from './breakpoints';
 import { evaluateExpression, assignExpression, completions } from './expressions';
 import { userMessage } from './errors';
 import { SerialTerminal } from './serialterminal';
-import { createHypervisor } from '../hypervisor/modes';
-import type { Vm } from '../hypervisor/vm';
-import { exitsView, eptView, shadowView, vmcsView, unavailable } from '../hypervisor/views';
+import { createHypervisor, type Hypervisor } from '../hypervisor/modes';
+import { exitsView, eptView, shadowView, vmcsView, holesView, unavailable } from '../hypervisor/views';
 
 const THREAD = 1;
 
@@ -34,7 +33,7 @@ export class RingsideSession extends DebugSession {
   private engine?: Engine;
   private config?: LaunchConfig;
   /** The hypervisor under "virtualization": "vtx" (none under plain emulation). */
-  private vm?: Vm;
+  private vm?: Hypervisor;
   private rawLaunch?: Record<string, unknown>;
   private readonly handles = new VariableHandles();
   private scopeDefs: ScopeDef[] = [];
@@ -598,6 +597,7 @@ export class RingsideSession extends DebugSession {
       'ringside/shadow': () => (this.vm ? shadowView(this.vm, args as never) : unavailable(this.modeName(), 'shadow page tables')),
       'ringside/vmcs': () => (this.vm ? vmcsView(this.vm) : unavailable(this.modeName(), 'VMCS')),
       'ringside/consistency': () => this.vm?.consistency() ?? unavailable(this.modeName(), 'shadow page tables to check'),
+      'ringside/holes': () => (this.vm ? holesView(this.vm, (args as { recent?: number } | undefined)?.recent) : unavailable(this.modeName(), 'virtualization holes')),
     };
     const h = handlers[command];
     if (!h) { super.customRequest(command, response, args); return; }

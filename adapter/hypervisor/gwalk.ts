@@ -10,6 +10,8 @@ export const ACCESS_READ = 0, ACCESS_WRITE = 1, ACCESS_FETCH = 2;
 
 /** What the walker needs from the guest: its control state and its physical memory. */
 export interface GuestView {
+  /** The guest has paging on (absent: on). Off, linear is guest-physical (a trap-and-emulate monitor still shadows it). */
+  paging?: boolean;
   cr3: number;
   /** Guest CR0.WP, CR4.PSE, CR4.PAE, CR4.PGE, EFER.NXE. */
   wp: boolean;
@@ -60,7 +62,21 @@ function result(): GuestWalk {
  * panel): it returns the translation if one exists.
  */
 export function guestWalk(g: GuestView, lin: number, access: number, user: boolean, peek = false): GuestWalk {
+  if (g.paging === false) return identity(lin);
   return g.pae ? walkPae(g, lin, access, user, peek) : walk32(g, lin, access, user, peek);
+}
+
+/** Paging off: every linear address is the guest-physical one, with every permission (a 4 MiB "large page"). */
+function identity(lin: number): GuestWalk {
+  const r = result();
+  r.ok = true;
+  r.gfn = lin >>> 12;
+  r.large = true;
+  r.largeGfn = (lin >>> 22) << 10;
+  r.user = r.writable = r.dirty = true;
+  r.dirEntry = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+  r.leaf = r.dirEntry;
+  return r;
 }
 
 function fault(r: GuestWalk, err: number): GuestWalk {

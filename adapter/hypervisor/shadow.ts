@@ -13,6 +13,8 @@ import type { HostPages } from './hostpages';
 import { guestWalk, type GuestView, type GuestWalk, ACCESS_WRITE, PTE_P, PTE_RW, PTE_US, PTE_A, PTE_D, PTE_G } from './gwalk';
 
 export const ROLE_LEVEL = 3, ROLE_WP = 4, ROLE_PAE = 8, ROLE_DIRECT = 16, ROLE_USER = 32, ROLE_WRITE = 64, ROLE_NX = 128;
+/** Key frame of the direct root used while the guest has paging off (beyond any 32-bit frame). */
+const DIRECT_ROOT_GFN = 0x100000;
 
 export interface ShadowPage {
   hpa: number;
@@ -60,6 +62,12 @@ export class ShadowMmu {
   root: ShadowPage | null = null;
   /** Shadow entries changed or dropped since the TLB was last flushed (a CR3 reload then flushes). */
   changed = false;
+  /**
+   * A directory entry the hypervisor keeps in every 32-bit root for itself (a trap-and-emulate
+   * monitor's window at the top of the address space): index and entry value. The guest's own entry
+   * at that index is not shadowed.
+   */
+  reserved: { index: number; entry: number } | null = null;
   readonly counters: ShadowCounters = { fills: 0, reflected: 0, emulatedWrites: 0, zapped: 0, unshadowed: 0, rootSwitches: 0, rootReuses: 0, resets: 0, writeProtects: 0, invlpg: 0 };
 
   constructor(private readonly cpu: Cpu, private readonly host: HostPages, readonly ramBytes: number, readonly guest: GuestView) {}
@@ -80,6 +88,11 @@ export class ShadowMmu {
   /** Host page of a guest frame (guest RAM sits at the start of host memory), or -1 outside RAM. */
   slot(gfn: number): number {
     return gfn >= 0 && gfn * 4096 < this.ramBytes ? gfn * 4096 : -1;
+  }
+
+  /** The hypervisor's own entry in a root (32-bit: every directory shadow is a root), never the guest's. */
+  isReserved(page: ShadowPage, index: number): boolean {
+    return this.reserved !== null && !this.pae && page.level === 2 && index === this.reserved.index;
   }
 
   baseRole(): number {
@@ -140,6 +153,7 @@ export class ShadowMmu {
 
   /** Drop one shadow entry (a leaf leaves the rmap; a link leaves the child's parent set). */
   private zapEntry(page: ShadowPage, index: number): void {
+    if (this.isReserved(page, index)) return;
     const at = page.hpa + index * this.esz();
     const lo = this.rd(at);
     if (!(lo & PTE_P)) return;
@@ -173,6 +187,7 @@ export class ShadowMmu {
     this.rmap.clear();
     this.root = null;
     this.counters.resets++;
+    for (const g of this.watched.keys()) this.track(g);
     this.changed = true;
   }
 
@@ -185,8 +200,18 @@ export class ShadowMmu {
    */
   loadRoot(): number {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const r = this.pae ? this.paeRoot() : this.getPage((this.guest.cr3 >>> 12) & 0xfffff, 2 | this.baseRole());
+      // Paging off (a trap-and-emulate guest): one direct root maps linear = guest-physical.
+      const r = this.guest.paging === false ? this.getPage(DIRECT_ROOT_GFN, 2 | ROLE_DIRECT | this.baseRole())
+        : this.pae ? this.paeRoot() : this.getPage((this.guest.cr3 >>> 12) & 0xfffff, 2 | this.baseRole());
       if (r) {
+        if (this.reserved && !this.pae) {
+          const at = r.hpa + this.reserved.index * 4;
+          const cur = this.rd(at);
+          if ((cur >>> 0) !== this.reserved.entry >>> 0) {
+            if (cur & PTE_P) this.zapEntry(r, this.reserved.index);
+            this.wr(at, this.reserved.entry);
+          }
+        }
         if (this.root === r) this.counters.rootReuses++; else this.counters.rootSwitches++;
         this.root = r;
         return r.hpa;
@@ -235,6 +260,11 @@ export class ShadowMmu {
     if (!w.ok) {
       this.counters.reflected++;
       return { kind: 'reflect', error: w.error };
+    }
+    // The hypervisor's window: the guest's own mapping there is not honoured (a protection fault for it).
+    if (this.reserved && !this.pae && lin >>> 22 === this.reserved.index) {
+      this.counters.reflected++;
+      return { kind: 'reflect', error: 1 | (error & 0x16) };
     }
     if (w.gfn < 0 || this.slot(w.gfn) < 0) return { kind: 'emulate', gfn: w.gfn, mmio: true };
     if (access === ACCESS_WRITE && this.tracked.has(w.gfn)) return { kind: 'emulate', gfn: w.gfn, mmio: false };
@@ -349,6 +379,7 @@ export class ShadowMmu {
     const changedIdx: number[] = [];
     for (let k = 0; k < 1024; k++) if (before[k] !== this.rd(base + k * 4)) changedIdx.push(k);
     if (!changedIdx.length) return;
+    this.watched.get(gfn)?.();
     for (const p of [...this.byHpa.values()]) {
       if (p.gfn !== gfn || p.direct || p.level === 3) continue;
       const seen = new Set<number>();
@@ -365,6 +396,30 @@ export class ShadowMmu {
       }
     }
   }
+
+  /** Drop every entry of the shadow pages of a guest table frame written behind the shadow's back. */
+  zapFrame(gfn: number): void {
+    for (const p of [...this.byHpa.values()]) {
+      if (p.gfn !== gfn || p.direct || p.level === 3) continue;
+      for (let i = 0; i < this.entries(); i++) this.zapEntry(p, i);
+    }
+  }
+
+  /**
+   * Write-protect other guest frames the hypervisor keeps copies of (a trap-and-emulate monitor's
+   * shadow descriptor tables): a guest write to one is emulated and then `onWrite` runs. Replaces the
+   * previous set.
+   */
+  watchFrames(gfns: number[], onWrite: () => void): void {
+    for (const g of this.watched.keys()) this.untrack(g);
+    this.watched.clear();
+    for (const g of new Set(gfns)) {
+      if (this.slot(g) < 0) continue;
+      this.watched.set(g, onWrite);
+      this.track(g);
+    }
+  }
+  private readonly watched = new Map<number, () => void>();
 
   /** Stop shadowing a frame (a write the hypervisor cannot emulate): its writes then go through. */
   unprotect(gfn: number): void {
@@ -415,6 +470,7 @@ export class ShadowMmu {
     const span = this.pae ? 0x200000 : 0x400000;
     for (const { page, base } of dirs) {
       for (let di = 0; di < n; di++) {
+        if (this.isReserved(page, di)) continue;
         const e = this.rd(page.hpa + di * esz);
         const pt = e & PTE_P ? this.byHpa.get(e & ~0xfff) : undefined;
         if (!pt) continue;
@@ -443,6 +499,7 @@ export class ShadowMmu {
     const span = this.pae ? 0x200000 : 0x400000;
     for (const { page, base } of dirs) {
       for (let di = 0; di < n; di++) {
+        if (this.isReserved(page, di)) continue;
         const e = this.rd(page.hpa + di * esz);
         if (e & PTE_P) out.push({ dir: page, index: di, lin: (base + di * span) >>> 0, child: this.byHpa.get(e & ~0xfff), raw: e >>> 0 });
       }

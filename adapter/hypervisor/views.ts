@@ -2,6 +2,8 @@
 // ringside/shadow, ringside/vmcs): plain objects shaped like the types adapter/dap/protocol.ts
 // declares (this layer does not import from the adapter above it).
 import type { Vm } from './vm';
+import type { Monitor } from './monitor';
+import type { Hypervisor } from './modes';
 import { exitReason } from './exitreasons';
 import { describeQualification, describeInterruption } from './exits';
 import { FIELDS, decodeControls, type FieldGroup } from './vmcs';
@@ -11,11 +13,23 @@ export type Unavailable = { available: false; reason: string };
 
 const MT = ['UC', 'WC', '?', '?', 'WT', 'WP', 'WB', '?'];
 
+/** "vtx+ept", "vtx+shadow", "trap-and-emulate". */
+export function modeName(hv: Hypervisor): string {
+  return 'vmcs' in hv ? `vtx+${hv.memory}` : hv.translate ? 'binary-translation' : 'trap-and-emulate';
+}
+
+/** The guest's sensitive instructions that behaved differently than at ring 0 (trap-and-emulate). */
+export function holesView(hv: Hypervisor, recent = 200) {
+  if (!('holes' in hv)) return unavailable(modeName(hv), 'virtualization holes: the guest kernel runs at ring 0 of non-root mode');
+  const m: Monitor = hv;
+  return { available: true as const, total: m.holes.total, byInstruction: [...m.holes.byInstruction].map(([instruction, count]) => ({ instruction, count })), recent: m.holes.events.slice(-recent) };
+}
+
 export function unavailable(mode: string, what: string): Unavailable {
   return { available: false, reason: mode === 'none' ? `no hypervisor: plain emulation has no ${what}` : `${mode} has no ${what}` };
 }
 
-export function exitsView(vm: Vm, recent = 200, locate?: (linear: number) => string | undefined) {
+export function exitsView(vm: Hypervisor, recent = 200, locate?: (linear: number) => string | undefined) {
   const s = vm.stats;
   return {
     available: true as const,
@@ -40,8 +54,8 @@ export function exitsView(vm: Vm, recent = 200, locate?: (linear: number) => str
 interface Range { from?: number; to?: number; limit?: number }
 
 /** EPT leaves as GPA ranges, neighbours with the same attributes and contiguous HPAs merged. */
-export function eptView(vm: Vm, args: Range = {}) {
-  if (!vm.ept) return unavailable('vtx+shadow', 'EPT');
+export function eptView(vm: Hypervisor, args: Range = {}) {
+  if (!('ept' in vm) || !vm.ept) return unavailable(modeName(vm), 'EPT');
   const from = args.from ?? 0, to = args.to ?? 0x100000000, limit = args.limit ?? 100000;
   const out: { gpa: number; hpa: number; size: number; read: boolean; write: boolean; execute: boolean; memoryType: string; pageSize: number; accessed: boolean; dirty: boolean; mmio?: boolean }[] = [];
   for (const m of vm.ept.mappings()) {
@@ -59,9 +73,9 @@ export function eptView(vm: Vm, args: Range = {}) {
 }
 
 /** Shadow leaves of the active root: GVA -> HPA, each with the guest PTE it came from. */
-export function shadowView(vm: Vm, args: Range = {}) {
+export function shadowView(vm: Hypervisor, args: Range = {}) {
   const mmu = vm.shadow;
-  if (!mmu) return unavailable('vtx+ept', 'shadow page tables');
+  if (!mmu) return unavailable(modeName(vm), 'shadow page tables');
   const from = args.from ?? 0, to = args.to ?? 0x100000000, limit = args.limit ?? 100000;
   const esz = vm.guestView.pae ? 8 : 4;
   const out = [];
@@ -84,7 +98,9 @@ export function shadowView(vm: Vm, args: Range = {}) {
 const SECTION: Record<FieldGroup, string> = { control: 'VM-execution, exit and entry controls', exit: 'VM-exit information', guest: 'Guest-state area', host: 'Host-state area' };
 
 /** Every VMCS field, grouped and decoded. */
-export function vmcsView(vm: Vm) {
+export function vmcsView(hv: Hypervisor) {
+  if (!('vmcs' in hv)) return unavailable(modeName(hv), 'VMCS');
+  const vm: Vm = hv;
   const sections = new Map<FieldGroup, { name: string; value: number | string; decoded?: string; encoding: number }[]>();
   for (const f of FIELDS) {
     const value = vm.vmcs.read(f.key);
@@ -96,7 +112,7 @@ export function vmcsView(vm: Vm) {
     else if (f.key === 'exception_bitmap') decoded = [...Array(32).keys()].filter((v) => (value >>> v) & 1).map((v) => `#${v}`).join(' ');
     else if (f.key === 'eptp' && value) decoded = `PML4 at 0x${(value & ~0xfff).toString(16)}, ${(value & 7) === 6 ? 'WB' : 'UC'}, ${((value >>> 3) & 7) + 1}-level walk${value & 0x40 ? ', accessed/dirty flags' : ''}`;
     const list = sections.get(f.group) ?? [];
-    list.push({ name: f.title, value: f.width === 16 ? value : value >>> 0 === value ? value : value, decoded, encoding: f.encoding });
+    list.push({ name: f.title, value, decoded, encoding: f.encoding });
     sections.set(f.group, list);
   }
   return {

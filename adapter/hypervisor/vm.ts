@@ -6,11 +6,10 @@
 // is recorded (exits.ts), saved into the VMCS exit-information fields with the guest state, shown to
 // the debugger as a 'vmexit' event, then handled: emulated and resumed, or reflected to the guest.
 import type { Cpu } from '../cpu/cpu';
-import { CPU_FAULT, CR0_PG, CR0_WP, CR4_PSE, CR4_PAE, CR4_PGE, EFER_NXE, AR_UNUSABLE } from '../cpu/cpu';
+import { CR0_PG, CR0_WP, CR4_PSE, CR4_PAE, CR4_PGE, EFER_NXE, AR_UNUSABLE } from '../cpu/cpu';
 import type { CpuEvent } from '../cpu/bus';
 import type { Insn } from '../cpu/insn';
 import { CS } from '../cpu/insn';
-import { TLB_VALID, TLB_SLOW } from '../cpu/tlb';
 import { ACC_WRITE, ACC_EXEC, ACC_TABLE } from '../cpu/paging';
 import { formatInsn } from '../cpu/disasm';
 import type { Machine } from '../machine/pc';
@@ -28,6 +27,8 @@ import {
 import { exitReasonLabel } from './exitreasons';
 import type { VmxSettings, MemoryVirtualization } from './controls';
 import { decideExit, silentAccess, interceptClasses } from './handlers';
+import { shadowFault } from './shadowfaults';
+import { HYPERVISOR_STOP_STATUS } from './monitor';
 
 /** VMCS keys of the segment fields (ES CS SS DS FS GS) and PDPTEs, built once. */
 const SEG_KEYS = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'].map((n) => [`guest_${n}_selector`, `guest_${n}_base`, `guest_${n}_limit`, `guest_${n}_access_rights`]);
@@ -64,6 +65,8 @@ export class Vm {
   readonly guestView: GuestView;
   /** Counters beside the exit counts. */
   readonly counters = { injectedInterrupts: 0, reflectedExceptions: 0, vpidFlushes: 0, mmioAccesses: 0, pleExits: 0, emulatedInstructions: 0 };
+  /** Why the hypervisor stopped the guest, when it did. */
+  fatal?: string;
   /** Set while an exit handler runs: interrupts raised meanwhile are injected at the next entry, no exit. */
   inHandler = false;
   private pendingIrq: { windowNeeded: boolean } | null = null;
@@ -71,9 +74,9 @@ export class Vm {
   /** Pause-loop tracking (instruction counts stand in for TSC cycles). */
   pleLast = -Infinity;
   pleStart = 0;
-  /** Repeated failures to emulate the same instruction (to stop a loop that makes no progress). */
-  private emulationFailures = 0;
-  private emulationFailureKey = '';
+  /** Repeated failures to emulate the same instruction (shadowfaults.ts stops a loop that makes no progress). */
+  emulationFailures = 0;
+  emulationFailureKey = '';
 
   constructor(readonly machine: Machine, opts: VmOptions) {
     const cpu = (this.cpu = machine.cpu);
@@ -143,7 +146,12 @@ export class Vm {
       exitFor: (c, i) => this.exitFor(i),
       guestCr: (_c, n) => this.guestCr(n),
     };
-    if (this.shadow) cpu.vmm.peekTranslate = (_c, lin) => this.peekGuest(lin);
+    if (this.shadow) {
+      const mmu = this.shadow;
+      cpu.vmm.peekTranslate = (_c, lin) => this.peekGuest(lin);
+      // A write that bypassed the shadow's write protection (the debugger, a device): resynchronize that frame.
+      cpu.vmm.externalWrite = (c, page) => { if (mmu.isTracked(page)) { mmu.zapFrame(page); c.tlb.flushAll(); } };
+    }
     cpu.setVmmIntercepts(interceptClasses(this), this.settings.exceptionBitmap >>> 0);
     cpu.gpaIdentity = false;
     const ram = this.machine.ramBytes;
@@ -347,7 +355,8 @@ export class Vm {
         this.exit(EXIT.EPT_MISCONFIG, { guestPhysical: gpa >>> 0, guestLinear: linearValid ? cpu.xlatLin >>> 0 : -1, text: ept.stoppedAtMmio() ? 'MMIO access' : `misconfigured EPT entry at host 0x${ept.entryAddr.toString(16)}` });
         if (ept.stoppedAtMmio()) { this.counters.mmioAccesses++; return -1; }
         // A misconfiguration the hypervisor did not make: the VM cannot go on (KVM reports it to user space).
-        this.machine.stop(0x70, `EPT misconfiguration at guest-physical 0x${(gpa >>> 0).toString(16)} (entry at host 0x${ept.entryAddr.toString(16)})`);
+        this.fatal ??= `EPT misconfiguration at guest-physical 0x${(gpa >>> 0).toString(16)} (entry at host 0x${ept.entryAddr.toString(16)})`;
+        this.machine.stop(HYPERVISOR_STOP_STATUS, this.fatal);
         return -1;
       }
       const q = eptQualification(want, ept.rwx, linearValid, !table);
@@ -433,83 +442,9 @@ export class Vm {
     this.guest.pdpte.set(vals);
   }
 
-  /** A #PF from the shadow: fill it in, emulate a write to a shadowed table, or reflect it. */
+  /** A #PF from the shadow (shadowfaults.ts). */
   private shadowFault(err: number, info: number, delivering: boolean): number {
-    const cpu = this.cpu, mmu = this.shadow!;
-    const lin = cpu.cr2 >>> 0;
-    cpu.cr2 = this.guest.cr2; // the guest's CR2 changes only when a fault reaches it
-    const out = mmu.handleFault(lin, err);
-    if (out.kind === 'reflect') {
-      this.exit(EXIT.EXCEPTION_NMI, { interruptionInfo: info, errorCode: out.error, qualification: lin, guestLinear: lin, text: `#PF at 0x${lin.toString(16)} reflected to the guest` });
-      this.guest.cr2 = cpu.cr2 = lin;
-      this.stats.injected++;
-      return out.error;
-    }
-    this.exit(EXIT.EXCEPTION_NMI, { interruptionInfo: info, errorCode: err, qualification: lin, guestLinear: lin, text: out.kind === 'fixed' ? `#PF at 0x${lin.toString(16)}: shadow entry built` : `#PF at 0x${lin.toString(16)}: ${out.mmio ? 'MMIO' : 'write to a guest page table'} emulated` });
-    if (out.kind === 'fixed') { cpu.tlb.flushPage(lin >>> 12); return -1; }
-    return this.emulateAccess(lin, out.gfn, out.mmio, delivering);
-  }
-
-  /**
-   * Emulate the instruction at CS:EIP whose access to `lin` the shadow refused: run it once with a
-   * one-instruction TLB entry that lets it through (the write lands in the guest's table, or reaches
-   * the device model), then drop the shadow entries the write changed. A fault during an event's
-   * delivery cannot be emulated that way: the frame is unshadowed instead and the delivery retried.
-   */
-  private emulateAccess(lin: number, gfn: number, mmio: boolean, delivering: boolean): number {
-    const cpu = this.cpu, mmu = this.shadow!;
-    const page = lin >>> 12;
-    if (delivering || this.inHandler) {
-      if (!mmio) mmu.unprotect(gfn);
-      return -1;
-    }
-    const user = cpu.cpl === 3;
-    const base = mmio ? -1 : mmu.slot(gfn);
-    const before = base >= 0 ? new Int32Array(cpu.mem.buffer.slice(cpu.mem.byteOffset + base, cpu.mem.byteOffset + base + 4096)) : null;
-    const entry = mmio ? cpu.tlb.mmioEntry(gfn * 4096) : base | TLB_VALID | (cpu.code.pageHasCode(base >>> 12) ? TLB_SLOW : 0);
-    const saved = { eip: cpu.eip };
-    let i: Insn;
-    try {
-      i = cpu.code.lookup().insns[0];
-    } catch (e) {
-      if (e !== CPU_FAULT) throw e;
-      cpu.eip = saved.eip;
-      if (!mmio) mmu.unprotect(gfn);
-      return -1;
-    }
-    // Read-modify-write instructions read the page too: both entries, for this one instruction.
-    cpu.tlb.fill(user ? cpu.tlb.wUser : cpu.tlb.wSup, page, entry);
-    cpu.tlb.fill(user ? cpu.tlb.rUser : cpu.tlb.rSup, page, entry);
-    this.inHandler = true;
-    cpu.curEip = cpu.eip;
-    cpu.eip = (cpu.eip + i.len) & (cpu.code32 ? -1 : 0xffff);
-    let faulted = false;
-    try {
-      i.native(cpu, i);
-      cpu.icount++;
-      this.counters.emulatedInstructions++;
-    } catch (e) {
-      if (e !== CPU_FAULT) throw e;
-      faulted = true;
-      cpu.eip = cpu.curEip;
-    } finally {
-      this.inHandler = false;
-      cpu.tlb.flushPage(page);
-    }
-    if (before) mmu.afterGuestWrite(gfn, before);
-    if (mmio) this.counters.mmioAccesses++;
-    cpu.brk = true;
-    if (faulted) {
-      // The emulated instruction faulted elsewhere (a page not yet in the shadow, a guest fault): it
-      // runs again from the start, and that fault is handled the ordinary way first. Should that not
-      // make progress, the frame stops being shadowed.
-      const key = `${cpu.icount}:${lin}`;
-      this.emulationFailures = this.emulationFailureKey === key ? this.emulationFailures + 1 : 1;
-      this.emulationFailureKey = key;
-      if (this.emulationFailures > 3 && !mmio) mmu.unprotect(gfn);
-      if (this.emulationFailures > 16) throw new Error(`hypervisor: cannot emulate the instruction at 0x${(cpu.eip >>> 0).toString(16)} (access to 0x${lin.toString(16)})`);
-    }
-    return -1;
+    return shadowFault(this, err, info, delivering);
   }
 
   /** The guest's translation of a linear address (its own tables), for the debugger. */

@@ -83,3 +83,24 @@ describe('the panel\'s hypervisor requests', () => {
     assert.ok(c.checked > 0);
   }));
 });
+
+describe('trap-and-emulate in the debugger', () => {
+  test('a monitor trap stops the VM-exit filter; privileged stops name the trap; holes are a request away', () => withClient(async (dc) => {
+    // #PF traps carry the faulting address as their qualification; #GP traps none.
+    const s = await stopOn(dc, { virtualization: 'trap-and-emulate' }, [{ filterId: 'vmexit', condition: 'reason == 0 && qualification == 0' }]);
+    assert.match(s.body.description!, /^VM exit 0 EXCEPTION_NMI: #GP: cli emulated/, "the kernel's first instruction traps");
+    const cpu = (await dc.customRequest('ringside/cpu')).body;
+    assert.equal(cpu.virtualization, 'trap-and-emulate');
+    await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'cr', condition: 'cr == 3 && write' }] });
+    const cr = await continueTo(dc);
+    assert.equal(cr.body.description, 'privileged instruction: mov cr3, eax (trap to the monitor: #GP, emulated)');
+    await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'hlt' }] });
+    await continueTo(dc);
+    await continueTo(dc); // past the first tick: its handler's IRET has run
+    const holes = (await dc.customRequest('ringside/holes', { recent: 50 })).body;
+    assert.equal(holes.available, true);
+    assert.ok(holes.recent.some((h: { instruction: string; saw: string }) => h.instruction.startsWith('iret') && /IF stays 0/.test(h.saw)));
+    const vmcs = (await dc.customRequest('ringside/vmcs')).body;
+    assert.deepEqual(vmcs, { available: false, reason: 'trap-and-emulate has no VMCS' });
+  }));
+});

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Machine, MiB } from '../../adapter/machine/pc';
 import { createHypervisor } from '../../adapter/hypervisor/modes';
+import type { Vm } from '../../adapter/hypervisor/vm';
 import { EXIT } from '../../adapter/hypervisor/exits';
 import { EPT_R, EPT_W, EPT_X, EPT_ACCESSED, EPT_DIRTY } from '../../adapter/hypervisor/ept';
 import { ACC_READ, ACC_WRITE, ACC_EXEC, ACC_TABLE } from '../../adapter/cpu/paging';
@@ -15,7 +16,7 @@ import { assembleFile, haveNasm, repoRoot, runGuest } from './harness';
 /** A VM over an 8 MiB machine (guest state as after reset) with the given settings. */
 function vm(settings: Record<string, unknown> = {}) {
   const m = new Machine({ ramBytes: 8 * MiB });
-  const v = createHypervisor(m, { mode: 'vtx', memory: 'ept', vmcs: { ept_page_size: '4k', trace: 4096, ...settings } })!;
+  const v = createHypervisor(m, { mode: 'vtx', memory: 'ept', vmcs: { ept_page_size: '4k', trace: 4096, ...settings } }) as Vm;
   return { m, v, cpu: m.cpu, ept: v.ept! };
 }
 

@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { loadGuest } from '../../adapter/machine/loaders/image';
 import { Machine, MiB } from '../../adapter/machine/pc';
 import { createHypervisor } from '../../adapter/hypervisor/modes';
-import type { Vm } from '../../adapter/hypervisor/vm';
+import { Vm } from '../../adapter/hypervisor/vm';
+import { Monitor } from '../../adapter/hypervisor/monitor';
 import type { FormatChoice } from '../../adapter/machine/loaders/types';
 
 const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 
-export type Mode = 'none' | 'ept' | 'shadow';
+export type Mode = 'none' | 'ept' | 'shadow' | 'trap-and-emulate' | 'binary-translation';
 export const MODES: Mode[] = ['none', 'ept', 'shadow'];
 
 export function haveNasm(): boolean {
@@ -44,8 +45,13 @@ export interface RunResult {
   icount: number;
   exitStatus?: number;
   stop: string;
+  /** The vtx VM (ept, shadow). */
   vm?: Vm;
+  /** The trap-and-emulate monitor. */
+  monitor?: Monitor;
   machine: Machine;
+  /** Retired-instruction count when each output byte was written. */
+  outputIcount: number[];
 }
 
 export interface RunOptions {
@@ -61,15 +67,16 @@ export function runGuest(image: string, format: FormatChoice, mode: Mode, opts: 
   const g = loadGuest({ program: image, format, ramBytes, modules: [] });
   const m = new Machine({ ramBytes });
   m.load(g);
-  const vm = createHypervisor(m, mode === 'none' ? { mode: 'none' } : { mode: 'vtx', memory: mode, vmcs: opts.vmcs });
-  const out: number[] = [];
-  m.uart.onTransmit = (b) => out.push(b);
-  m.debug.onDebugByte = (b) => { out.push(b); opts.onDebugByte?.(b, vm, m); };
+  const hv = createHypervisor(m, mode === 'none' ? { mode: 'none' } : mode === 'trap-and-emulate' || mode === 'binary-translation' ? { mode } : { mode: 'vtx', memory: mode, vmcs: opts.vmcs });
+  const vm = hv instanceof Vm ? hv : undefined, monitor = hv instanceof Monitor ? hv : undefined;
+  const out: number[] = [], at: number[] = [];
+  m.uart.onTransmit = (b) => { out.push(b); at.push(m.cpu.icount); };
+  m.debug.onDebugByte = (b) => { out.push(b); at.push(m.cpu.icount); opts.onDebugByte?.(b, vm, m); };
   const max = opts.maxInstructions ?? 200_000_000;
   let stop = '';
   while (!m.exit && m.cpu.icount < max) {
     stop = m.cpu.run(Math.min(1_000_000, max - m.cpu.icount));
     if (stop === 'shutdown' || stop === 'halt') break;
   }
-  return { output: Buffer.from(out).toString('latin1'), icount: m.cpu.icount, exitStatus: m.exit?.status, stop, vm, machine: m };
+  return { output: Buffer.from(out).toString('latin1'), icount: m.cpu.icount, exitStatus: m.exit?.status, stop, vm, monitor, machine: m, outputIcount: at };
 }

@@ -111,3 +111,24 @@ test('the consistency check finds a shadow entry that disagrees with the guest',
   });
   assert.ok(done);
 });
+
+test('a write that bypasses the write protection (the debugger, a device) resynchronizes the shadow', { skip: !nasm && 'nasm not installed' }, () => {
+  const image = assembleFile(join(repoRoot, 'test/hypervisor/guests/shadow-cases.asm'));
+  let done = false;
+  const r = runGuest(image, 'flat', 'shadow', {
+    onDebugByte: (b, vm, m) => {
+      if (b !== '6'.charCodeAt(0)) return;
+      assert.equal(leaf(vm!, WINDOW) & ~0xfff, F_B);
+      const pte = new Uint8Array(4);
+      new DataView(pte.buffer).setUint32(0, F_C | 3, true);
+      m.writePhys(PT1, pte); // as the debugger's memory write does
+      assert.equal(leaf(vm!, WINDOW) & P, 0, 'the shadow entry built from the old PTE is dropped');
+      assert.deepEqual(vm!.consistency()!.issues, []);
+      new DataView(pte.buffer).setUint32(0, F_B | 3, true);
+      m.writePhys(PT1, pte);
+      done = true;
+    },
+  });
+  assert.ok(done);
+  assert.equal(r.output, '1A23B4C5B6w7w8Z9');
+});

@@ -1,0 +1,403 @@
+// Trap-and-emulate: a classic monitor in the manner of the first x86 VMMs. Once the guest is in
+// protected mode its kernel runs deprivileged at ring 1 ("ring compression"), on shadow descriptor
+// tables in the monitor's window (shadowdesc.ts) and shadow page tables (shadow.ts). Its privileged
+// instructions raise #GP, which the monitor takes and emulates against the virtual CPU state
+// (privemul.ts); page faults of the shadow are resolved or reflected; interrupts are reflected
+// through the shadow IDT while the guest's virtual IF allows. The sensitive but unprivileged
+// instructions cannot trap: they behave as the hardware makes them behave at ring 1, and each time
+// that differs from what the guest would see at ring 0 the monitor records a virtualization hole
+// (holes.ts). Real mode is not deprivileged: it runs directly until the guest enters protected mode
+// (a real monitor needs virtual-8086 mode or binary translation for it).
+import type { Cpu } from '../cpu/cpu';
+import { CR0_PE, CR0_PG, CR0_WP, CR4_PSE, CR4_PAE, CR4_PGE, EFER_NXE, AR_S, AR_DPL_SHIFT } from '../cpu/cpu';
+import type { CpuEvent } from '../cpu/bus';
+import type { Insn } from '../cpu/insn';
+import { CS, SS } from '../cpu/insn';
+import { IF } from '../cpu/flags';
+import { OpFlag } from '../cpu/opcodes';
+import { formatInsn } from '../cpu/disasm';
+import type { Machine } from '../machine/pc';
+import { HostPages } from './hostpages';
+import { ShadowMmu } from './shadow';
+import { guestWalk, type GuestView } from './gwalk';
+import { checkShadow, type ConsistencyReport } from './consistency';
+import { ExitStats, EXIT, type ExitRecord, describeQualification, interruptionInfo, INTR_EXTERNAL, INTR_HW_EXCEPTION } from './exits';
+import { exitReasonLabel } from './exitreasons';
+import { shadowFault, type ShadowHost } from './shadowfaults';
+import { MonitorWindow, WINDOW_PDE_INDEX, GDT_LIN, IDT_LIN, TSS_LIN, TSS_LIMIT } from './shadowdesc';
+import { emulatePrivileged } from './privemul';
+import { Holes, HOLE_CLASSES } from './holes';
+import { TranslationCache, BT_CLASSES, monitorCall } from './translation';
+
+/** The runner's exit status when the hypervisor stops the guest (an unsupported feature, a misconfiguration). */
+export const HYPERVISOR_STOP_STATUS = 73;
+
+/** The virtual CPU state the monitor keeps where the processor's differs. */
+export interface VirtualCpu {
+  gdtBase: number; gdtLimit: number;
+  idtBase: number; idtLimit: number;
+  trSel: number; trBase: number; trLimit: number;
+  ldtrSel: number;
+  sysenterCs: number; sysenterEsp: number; sysenterEip: number;
+  /** The guest's interrupt flag. */
+  vif: boolean;
+}
+
+export class Monitor implements ShadowHost {
+  readonly cpu: Cpu;
+  readonly pages: HostPages;
+  readonly window: MonitorWindow;
+  readonly shadow: ShadowMmu;
+  readonly stats = new ExitStats(256);
+  readonly counters = { emulatedInstructions: 0, mmioAccesses: 0, emulatedPrivileged: 0, reflectedFaults: 0, injectedInterrupts: 0, injectedExceptions: 0, tableCopies: 0 };
+  readonly guest = { cr0: 0, cr2: 0, cr3: 0, cr4: 0, pdpte: new Int32Array(8) };
+  readonly v: VirtualCpu = { gdtBase: 0, gdtLimit: 0, idtBase: 0, idtLimit: 0, trSel: 0, trBase: 0, trLimit: 0, ldtrSel: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0, vif: false };
+  readonly guestView: GuestView;
+  readonly holes: Holes;
+  /** Instructions the monitor emulated (after a #GP, or as a monitor call), by mnemonic. */
+  readonly emulated = new Map<string, number>();
+  /** Binary translation: the guest kernel's code goes through the translator (translation.ts). */
+  readonly translate: boolean;
+  readonly translations?: TranslationCache;
+  readonly memory = 'shadow' as const;
+  /** The guest is in protected mode, its kernel at ring 1. */
+  deprivileged = false;
+  /** Why the monitor stopped the guest, when it did. */
+  fatal?: string;
+  inHandler = false;
+  emulationFailures = 0;
+  emulationFailureKey = '';
+
+  constructor(readonly machine: Machine, opts: { translate?: boolean } = {}) {
+    const cpu = (this.cpu = machine.cpu);
+    this.translate = opts.translate ?? false;
+    if (this.translate) this.translations = new TranslationCache(this);
+    this.pages = new HostPages(cpu, machine.ramBytes, machine.hostMem.length);
+    this.window = new MonitorWindow(cpu, this.pages);
+    const g = this.guest, ram = machine.ramBytes;
+    this.guestView = {
+      get paging() { return (g.cr0 & CR0_PG) !== 0 && (g.cr0 & CR0_PE) !== 0; },
+      get cr3() { return g.cr3; },
+      get wp() { return (g.cr0 & CR0_WP) !== 0; },
+      get pse() { return (g.cr4 & CR4_PSE) !== 0; },
+      get pae() { return false; },
+      get pge() { return (g.cr4 & CR4_PGE) !== 0; },
+      get nxe() { return (cpu.efer & EFER_NXE) !== 0; },
+      pdpte: g.pdpte,
+      read32: (gpa) => ((gpa >>> 0) + 4 <= ram ? cpu.dv.getInt32(gpa >>> 0, true) : -1),
+      write32: (gpa, v) => {
+        if ((gpa >>> 0) + 4 > ram) return;
+        cpu.dv.setInt32(gpa >>> 0, v, true);
+        if (cpu.code.pageHasCode(gpa >>> 12)) cpu.code.write(gpa >>> 0, 4);
+      },
+    };
+    this.shadow = new ShadowMmu(cpu, this.pages, ram, this.guestView);
+    this.shadow.reserved = { index: WINDOW_PDE_INDEX, entry: this.window.pde() };
+    this.holes = new Holes(this);
+    this.install();
+  }
+
+  private install(): void {
+    const cpu = this.cpu;
+    const tc = this.translations;
+    cpu.vmm = {
+      // Kernel code under binary translation: the rewritten instruction is a monitor call.
+      beforeInsn: tc ? (c, i) => (this.deprivileged && c.cpl === 1 ? monitorCall(this, c, i) : this.holes.observe(c, i)) : (c, i) => this.holes.observe(c, i),
+      exception: (c, v, err, has, delivering) => this.onException(c, v, err, has, delivering),
+      interrupt: () => this.onInterrupt(),
+      event: (_c, e) => this.onEvent(e),
+      exitFor: (c, i) => (!this.deprivileged || c.cpl !== 1 ? undefined
+        : tc ? (i.entry.cls & BT_CLASSES ? 'translated into a monitor call' : undefined)
+        : i.entry.flags & OpFlag.Cpl0 ? 'trap to the monitor: #GP, emulated' : undefined),
+      peekTranslate: (_c, lin) => this.peekGuest(lin),
+      guestCr: (_c, n) => this.guestCr(n),
+      guestRing: () => this.guestRing(),
+      externalWrite: (c, page) => { if (this.shadow.isTracked(page)) { this.shadow.zapFrame(page); c.tlb.flushAll(); } },
+    };
+    if (tc) {
+      cpu.vmm.blockDecoded = (c, b) => tc.decoded(c, b);
+      cpu.vmm.blockDropped = (_c, b) => tc.dropped(b);
+      cpu.vmm.blocksFlushed = () => tc.flushed();
+    }
+    cpu.setVmmIntercepts(tc ? HOLE_CLASSES | BT_CLASSES : HOLE_CLASSES, (1 << 13) | (1 << 14));
+    cpu.gpaIdentity = false;
+    const ram = this.machine.ramBytes;
+    cpu.gpaPeek = (gpa) => ((gpa >>> 0) < ram ? gpa >>> 0 : -1);
+    cpu.gpaToHpa = (a) => ((a >>> 0) < ram ? a >>> 0 : -1);
+    if (cpu.cr0 & CR0_PE) this.enterProtected();
+  }
+
+  // ------------------------------------------------------------------ exits (traps into the monitor)
+
+  exit(reason: number, f: Partial<ExitRecord> = {}): ExitRecord {
+    const cpu = this.cpu;
+    const r: ExitRecord = {
+      seq: 0, icount: cpu.icount, reason, qualification: f.qualification ?? 0, guestLinear: f.guestLinear ?? -1, guestPhysical: f.guestPhysical ?? -1,
+      instructionLength: f.instructionLength ?? 0, instructionInfo: 0, interruptionInfo: f.interruptionInfo ?? 0, errorCode: f.errorCode ?? 0,
+      cs: cpu.segSel[CS], eip: f.eip ?? cpu.curEip >>> 0, text: f.text ?? '',
+    };
+    this.stats.add(r);
+    if (cpu.hooks.event) {
+      const q = describeQualification(reason, r.qualification);
+      cpu.emit({ kind: 'vmexit', reason, qualification: r.qualification, text: [r.text, q].filter(Boolean).join('; ') });
+    }
+    return r;
+  }
+
+  /** Stop the guest for a reason the monitor cannot handle. */
+  stop(reason: string): void {
+    this.fatal ??= `${this.translate ? 'binary-translation' : 'trap-and-emulate'}: ${reason}`;
+    this.machine.stop(HYPERVISOR_STOP_STATUS, this.fatal);
+  }
+
+  insnText(i: Insn): string {
+    return formatInsn(i, {}).replace(/,(?=\S)/g, ', ');
+  }
+
+  // ------------------------------------------------------------------ entering and leaving protected mode
+
+  /** Deprivilege a guest that is (now) in protected mode at CPL 0. */
+  enterProtected(): void {
+    const c = this.cpu, v = this.v;
+    if (c.isV86()) { this.stop('virtual-8086 mode is not supported'); return; }
+    v.gdtBase = c.gdtrBase >>> 0; v.gdtLimit = c.gdtrLimit & 0xffff;
+    v.idtBase = c.idtrBase >>> 0; v.idtLimit = c.idtrLimit & 0xffff;
+    v.trSel = c.trSel; v.trBase = c.trBase >>> 0; v.trLimit = c.trLimit >>> 0;
+    v.ldtrSel = c.ldtrSel;
+    v.sysenterCs = c.sysenterCs; v.sysenterEsp = c.sysenterEsp; v.sysenterEip = c.sysenterEip;
+    v.vif = (c.flags & IF) !== 0;
+    this.guest.cr0 = c.cr0; this.guest.cr2 = c.cr2; this.guest.cr3 = c.cr3; this.guest.cr4 = c.cr4;
+    if (v.ldtrSel & 0xfffc) { this.stop('local descriptor tables are not supported'); return; }
+    if (this.guestView.paging && c.cr4 & CR4_PAE) { this.stop('PAE paging is not supported'); return; }
+    c.sysenterCs = 0; // SYSENTER faults to the monitor, which enters the guest kernel at ring 1
+    this.deprivileged = true;
+    // The processor always pages (shadow tables, or a direct root while the guest does not), with WP on.
+    c.cr0 = (this.guest.cr0 | CR0_PG | CR0_WP) >>> 0 | 0;
+    this.configurePaging(true);
+    this.loadShadowTables();
+    // The processor's TR is always the shadow TSS (also before the guest loads one): its I/O map denies
+    // every port, so the guest's port accesses trap whatever TSS the guest has.
+    c.trBase = TSS_LIN | 0; c.trLimit = TSS_LIMIT; c.trAr = 0x8b;
+    if (v.trSel & 0xfffc) this.syncTss();
+    // Ring compression: the CPL-0 segment caches become ring 1.
+    for (let s = 0; s < 6; s++) {
+      let ar = c.segAr[s], sel = c.segSel[s];
+      if (ar & AR_S && ((ar >>> AR_DPL_SHIFT) & 3) === 0) ar |= 1 << AR_DPL_SHIFT;
+      if (s === CS || s === SS) sel = (sel & ~3) | 1;
+      c.loadSegCache(s, sel, c.segBase[s], c.segLimit[s], ar);
+    }
+    c.updateMode();
+    c.setCpl(1, 'deprivileged by the monitor');
+    c.setEflags(c.getEflags() | IF); // the monitor keeps taking interrupts; the guest's IF is virtual
+    c.brk = true;
+  }
+
+  /** The guest cleared CR0.PE: back to real mode, which runs directly. */
+  leaveProtected(cr0: number): void {
+    const c = this.cpu, v = this.v;
+    this.deprivileged = false;
+    c.gdtrBase = v.gdtBase; c.gdtrLimit = v.gdtLimit;
+    c.idtrBase = v.idtBase; c.idtrLimit = v.idtLimit;
+    c.trSel = v.trSel; c.trBase = v.trBase; c.trLimit = v.trLimit;
+    c.sysenterCs = v.sysenterCs;
+    this.guest.cr0 = cr0;
+    c.cr0 = cr0;
+    c.cr3 = this.guest.cr3;
+    const ram = this.machine.ramBytes;
+    c.gpaToHpa = (a) => ((a >>> 0) < ram ? a >>> 0 : -1);
+    c.tlb.flushAll();
+    c.updateMode();
+    c.setEflags(v.vif ? c.getEflags() | IF : c.getEflags() & ~IF);
+    c.emit({ kind: 'mode', what: 'real' });
+  }
+
+  /** The processor's descriptor-table registers point at the shadow tables built from the guest's. */
+  loadShadowTables(): void {
+    const c = this.cpu, v = this.v, read = (lin: number) => this.readGuest32(lin);
+    if (!this.window.buildGdt(read, v.gdtBase, v.gdtLimit)) { this.stop(`the GDT at 0x${v.gdtBase.toString(16)} is not mapped`); return; }
+    if (!this.window.buildIdt(read, v.idtBase, v.idtLimit)) { this.stop(`the IDT at 0x${v.idtBase.toString(16)} is not mapped`); return; }
+    c.gdtrBase = GDT_LIN | 0; c.gdtrLimit = v.gdtLimit;
+    c.idtrBase = IDT_LIN | 0; c.idtrLimit = v.idtLimit;
+    // The guest may edit its tables later: their frames are write-protected, each write re-copied.
+    const frames: number[] = [];
+    for (const [base, limit] of [[v.gdtBase, v.gdtLimit], [v.idtBase, v.idtLimit]]) {
+      for (let lin = base & ~0xfff; lin <= base + limit; lin += 0x1000) {
+        const gpa = this.peekGuest(lin >>> 0);
+        if (gpa >= 0) frames.push(gpa >>> 12);
+      }
+    }
+    this.shadow.watchFrames(frames, () => this.tablesWritten());
+    this.holes.note('(descriptor tables)', 'the processor sets accessed bits in the shadow GDT; the guest\'s descriptors keep theirs clear', 'accessed bits set in the guest\'s GDT');
+  }
+
+  /** The guest wrote its GDT or IDT: copy them again (the shadow TSS descriptor keeps its busy bit). */
+  private tablesWritten(): void {
+    const v = this.v, read = (lin: number) => this.readGuest32(lin);
+    this.window.buildGdt(read, v.gdtBase, v.gdtLimit);
+    this.window.buildIdt(read, v.idtBase, v.idtLimit);
+    if (v.trSel & 0xfffc) {
+      const [sl, sh] = this.window.readGdt(v.trSel >>> 3);
+      this.window.writeGdt(v.trSel >>> 3, sl, sh | 0x200);
+    }
+    this.counters.tableCopies++;
+  }
+
+  /** The shadow TSS's ring-1 stack follows the guest TSS's ring-0 stack. */
+  syncTss(): void {
+    const b = this.v.trBase;
+    const esp0 = this.readGuest32((b + 4) >>> 0), ss0 = this.readGuest32((b + 8) >>> 0);
+    if (esp0 !== undefined && ss0 !== undefined) this.window.setKernelStack(ss0 & 0xffff, esp0);
+  }
+
+  /** A dword of guest memory by linear address, through the guest's own translation. */
+  readGuest32(lin: number): number | undefined {
+    let v = 0;
+    for (let k = 3; k >= 0; k--) {
+      const gpa = this.peekGuest((lin + k) >>> 0);
+      if (gpa < 0 || gpa >= this.machine.ramBytes) return undefined;
+      v = (v << 8) | this.cpu.mem[gpa];
+    }
+    return v | 0;
+  }
+  writeGuest(lin: number, size: number, value: number): boolean {
+    for (let k = 0; k < size; k++) {
+      const gpa = this.peekGuest((lin + k) >>> 0);
+      if (gpa < 0 || gpa >= this.machine.ramBytes) return false;
+      this.cpu.mem[gpa] = (value >>> (8 * k)) & 0xff;
+      if (this.cpu.code.pageHasCode(gpa >>> 12)) this.cpu.code.write(gpa, 1);
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ paging
+
+  /** The processor walks the shadow of the guest's tables, or a direct root while the guest has paging off. */
+  configurePaging(reset: boolean): void {
+    const c = this.cpu, host = this.machine.hostMem.length;
+    if (reset) this.shadow.reset();
+    c.gpaToHpa = (a) => ((a >>> 0) < host ? a >>> 0 : -1);
+    this.shadow.activateRoot();
+    this.shadow.changed = false;
+    c.tlb.flushAll();
+    c.brk = true;
+  }
+
+  setGuestCr0(value: number): void {
+    const c = this.cpu;
+    const v = (value & 0xe005003f) | 0x10;
+    if (v & CR0_PG && !(v & CR0_PE)) c.gp(0);
+    if (v & 0x20000000 && !(v & 0x40000000)) c.gp(0);
+    if (!(v & CR0_PE)) { this.leaveProtected(v); return; }
+    const old = this.guest.cr0;
+    if (v & CR0_PG && this.guest.cr4 & CR4_PAE) { this.stop('PAE paging is not supported'); return; }
+    this.guest.cr0 = v;
+    c.cr0 = (v | CR0_PG | CR0_WP) >>> 0 | 0;
+    if ((old ^ v) & CR0_PG) c.emit({ kind: 'mode', what: v & CR0_PG ? 'paging-on' : 'paging-off' });
+    // Paging turned on or off (a different root) or WP changed (part of every shadow page's role).
+    if ((old ^ v) & (CR0_PG | CR0_WP)) this.configurePaging((old ^ v) & CR0_PG ? true : false);
+  }
+
+  setGuestCr3(value: number): void {
+    const c = this.cpu, mmu = this.shadow;
+    this.guest.cr3 = value;
+    if (!this.guestView.paging) return;
+    const before = mmu.root;
+    mmu.activateRoot();
+    if (before === mmu.root && !mmu.changed && c.tlb.reuseOnSameRoot) c.tlb.reuses++;
+    else c.tlb.flushNonGlobal();
+    mmu.changed = false;
+  }
+
+  setGuestCr4(value: number): void {
+    const c = this.cpu;
+    if (value & ~0x1bf) c.gp(0);
+    if (value & CR4_PAE) { this.stop('PAE paging is not supported'); return; }
+    const old = this.guest.cr4;
+    this.guest.cr4 = value;
+    c.cr4 = value;
+    c.brk = true;
+    if ((old ^ value) & (CR4_PSE | CR4_PGE)) this.configurePaging(true);
+  }
+
+  // ------------------------------------------------------------------ traps
+
+  private onException(_c: Cpu, v: number, err: number, has: boolean, delivering: boolean): number {
+    if (!this.deprivileged) return err;
+    const info = interruptionInfo(v, INTR_HW_EXCEPTION, has);
+    if (v === 14) return shadowFault(this, err, info, delivering);
+    if (v === 13 && !delivering) return emulatePrivileged(this, err, info);
+    this.counters.reflectedFaults++;
+    return err;
+  }
+
+  /** An interrupt for the guest: held while the guest kernel has its (virtual) IF clear. */
+  private onInterrupt(): boolean {
+    const c = this.cpu;
+    if (this.deprivileged && c.cpl === 1 && !this.v.vif) return false;
+    const vec = this.machine.pic.pendingVector();
+    if (this.deprivileged) {
+      this.exit(EXIT.EXTERNAL_INTERRUPT, { interruptionInfo: vec >= 0 ? interruptionInfo(vec, INTR_EXTERNAL, false) : 0, eip: c.eip >>> 0, text: `IRQ reflected to the guest's vector ${vec}` });
+      this.counters.injectedInterrupts++;
+    }
+    return true;
+  }
+
+  private onEvent(e: CpuEvent): void {
+    switch (e.kind) {
+      case 'interrupt':
+        // Delivery through the guest's interrupt gate clears its IF (the shadow gate is a trap gate).
+        if (this.deprivileged && this.window.interruptGate[e.vector]) this.v.vif = false;
+        if (this.deprivileged && e.source === 'exception') this.counters.injectedExceptions++;
+        return;
+      case 'cpl':
+        if (this.deprivileged && e.to === 3) this.syncTss();
+        return;
+      case 'mode':
+        if (e.what === 'protected' && !this.deprivileged) this.enterProtected();
+        else if (e.what === 'v86-enter') this.stop('virtual-8086 mode is not supported');
+        return;
+      case 'task-switch':
+        if (this.deprivileged) this.stop('hardware task switches are not supported');
+        return;
+      case 'triple-fault':
+        this.exit(EXIT.TRIPLE_FAULT, { text: `triple fault (vector ${e.vector})` });
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ views
+
+  /** The guest's translation of a linear address (its own tables; identity with paging off). */
+  peekGuest(lin: number): number {
+    if (!this.guestView.paging) return lin & this.cpu.a20Mask;
+    const w = guestWalk(this.guestView, lin, 0, false, true);
+    return w.ok && w.gfn >= 0 ? w.gfn * 4096 + (lin & 0xfff) : -1;
+  }
+
+  guestCr(n: number): number {
+    const c = this.cpu;
+    if (!this.deprivileged) return (n === 0 ? c.cr0 : n === 2 ? c.cr2 : n === 3 ? c.cr3 : c.cr4) >>> 0;
+    return (n === 0 ? this.guest.cr0 : n === 2 ? c.cr2 : n === 3 ? this.guest.cr3 : this.guest.cr4) >>> 0;
+  }
+
+  /** The ring the guest believes it runs in. */
+  guestRing(): number {
+    return this.deprivileged && this.cpu.cpl === 1 ? 0 : this.cpu.cpl;
+  }
+
+  consistency(): ConsistencyReport {
+    return checkShadow(this.shadow, this.guestView);
+  }
+
+  statsLines(): string[] {
+    const s = this.stats, c = this.counters, m = this.shadow.counters, z = this.shadow.size();
+    const lines = [`monitor traps:        ${s.total} (${this.translate ? 'binary-translation' : 'trap-and-emulate'})`];
+    for (const r of s.byReason()) lines.push(`  ${exitReasonLabel(r.reason).padEnd(24)} ${String(r.count).padStart(9)} ${((100 * r.count) / Math.max(s.total, 1)).toFixed(1).padStart(5)}%`);
+    lines.push(`emulated:             ${c.emulatedPrivileged} privileged instructions; reflected ${c.injectedInterrupts} interrupts, ${c.injectedExceptions} exceptions`);
+    lines.push(`shadow MMU:           ${z.pages} shadow pages, ${m.fills} fills, ${m.reflected} faults reflected, ${m.emulatedWrites} table writes emulated`);
+    const t = this.translations;
+    if (t) lines.push(`translation cache:    ${t.translations} kernel blocks translated, ${t.rewritten} instructions rewritten into monitor calls, ${t.invalidations} translations dropped`);
+    lines.push(...this.holes.statsLines());
+    return lines;
+  }
+}
