@@ -92,10 +92,11 @@ test('bad values: format, mode, memory virtualization, numbers', () => {
 });
 
 test('modes the hypervisor does not run yet are refused, with the message the issue asks for', () => {
-  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx', 'trap-and-emulate']);
+  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx', 'trap-and-emulate', 'binary-translation']);
   assert.equal(runOpts(['k', '--mode', 'vtx']).memoryVirt, 'ept');
   assert.equal(runOpts(['k', '--mode', 'trap-and-emulate']).memoryVirt, 'shadow');
-  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none', 'vtx', 'trap-and-emulate' are");
+  assert.equal(runOpts(['k', '--mode', 'binary-translation']).memoryVirt, 'shadow');
+  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none', 'vtx', 'trap-and-emulate', 'binary-translation' are");
 });
 
 test('--vmcs settings are checked and need a hypervisor', () => {

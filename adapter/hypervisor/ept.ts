@@ -227,6 +227,34 @@ export class Ept {
     return this.mapPage(base, this.slot(base), s, EPT_RWX);
   }
 
+  /**
+   * Make the 4 KiB page at `gpa` its own leaf: a 2 MiB (or 1 GiB) page mapping it is split into 4 KiB
+   * pages with the same attributes first. Returns false without host memory.
+   */
+  splitAt(gpa: number): boolean {
+    gpa >>>= 0;
+    for (let level = 3; level >= 2; level--) {
+      this.walk(gpa, 0, false, true);
+      if (this.status !== WALK_OK || this.level !== level) continue;
+      const at = this.entryAddr;
+      const lo = this.lo(at);
+      const span = level === 3 ? 0x40000000 : 0x200000, step = level === 3 ? 0x200000 : 0x1000;
+      const t = this.pages.alloc(level === 3 ? 'EPT page directory' : 'EPT page table');
+      if (t < 0) return false;
+      this.tables++;
+      const base = (lo & ~0xfff & ~(span - 1)) >>> 0;
+      const attrs = lo & 0xfff & ~EPT_LARGE;
+      for (let k = 0; k < 512; k++) {
+        this.cpu.dv.setInt32(t + k * 8, (base + k * step) | attrs | (level === 3 ? EPT_LARGE : 0), true);
+        this.cpu.dv.setInt32(t + k * 8 + 4, 0, true);
+      }
+      this.cpu.dv.setInt32(at, t | EPT_RWX, true);
+      this.mapped[level === 3 ? '1g' : '2m']--;
+      this.mapped[level === 3 ? '2m' : '4k'] += 512;
+    }
+    return true;
+  }
+
   /** Change or clear the leaf that maps `gpa` (0 clears it); the caller invalidates (INVEPT). */
   setLeafBits(gpa: number, rwx: number): boolean {
     this.walk(gpa, 0, false, true);

@@ -14,6 +14,7 @@ import { checkIo } from '../cpu/ops/io';
 import { PROC, PROC2 } from './vmcs';
 import { EXIT, type ExitRecord, crQualification, ioQualification, drQualification, CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW } from './exits';
 import { setGuestCr0, setGuestCr3, setGuestCr4 } from './crs';
+import { E_PERM } from './hypercalls';
 import type { Vm } from './vm';
 
 export interface InsnExit extends Partial<ExitRecord> {
@@ -191,12 +192,10 @@ export function decideExit(vm: Vm, cpu: Cpu, i: Insn, dry = false): InsnExit | n
   return null;
 }
 
-/** KVM's answer to a hypercall it does not know (-KVM_ENOSYS), and to one from CPL > 0 (-KVM_EPERM). */
-export const HC_ENOSYS = -1000, HC_EPERM = -1;
-
-/** VMCALL under vtx: no paravirtual ABI is offered in this mode. */
-function hypercall(_vm: Vm, cpu: Cpu): void {
-  cpu.r32[0] = cpu.cpl !== 0 ? HC_EPERM : HC_ENOSYS;
+/** VMCALL under vtx: the hypercall ABI's console, time, yield and balloon (vtxcalls.ts); -EPERM from CPL > 0. */
+function hypercall(vm: Vm, cpu: Cpu): void {
+  if (cpu.cpl !== 0) { cpu.r32[0] = E_PERM; return; }
+  vm.calls.dispatch(vm.vtxCalls);
 }
 
 /**

@@ -8,7 +8,7 @@ import { defaultSettings, applySetting, SettingError, type MemoryVirtualization 
 export type Virtualization = 'none' | 'vtx' | 'trap-and-emulate' | 'binary-translation' | 'paravirt';
 
 /** Modes that run today; the others are refused with a clear message until they are finished. */
-export const WORKING_MODES: readonly Virtualization[] = ['none', 'vtx', 'trap-and-emulate', 'binary-translation'];
+export const WORKING_MODES: readonly Virtualization[] = ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt'];
 
 /** What runs the guest under a mode other than none. */
 export type Hypervisor = Vm | Monitor;
@@ -38,10 +38,10 @@ export function createHypervisor(machine: Machine, opts: HypervisorOptions): Hyp
     throw new ModeError(`virtualization "${opts.mode}" is not available yet; the modes that run are ${WORKING_MODES.map((m) => `"${m}"`).join(', ')}`);
   }
   const given = Array.isArray(opts.vmcs) ? opts.vmcs.length > 0 : Object.keys(opts.vmcs ?? {}).length > 0;
-  if (opts.mode === 'trap-and-emulate' || opts.mode === 'binary-translation') {
+  if (opts.mode === 'trap-and-emulate' || opts.mode === 'binary-translation' || opts.mode === 'paravirt') {
     if (given) throw new ModeError(`VMCS settings apply to virtualization "vtx"; ${opts.mode} has no VMCS`);
     if (opts.memory === 'ept') throw new ModeError(`${opts.mode} uses shadow page tables, not EPT`);
-    return new Monitor(machine, { translate: opts.mode === 'binary-translation' });
+    return new Monitor(machine, { translate: opts.mode === 'binary-translation', paravirt: opts.mode === 'paravirt' });
   }
   const memory = opts.memory ?? 'ept';
   const settings = defaultSettings(memory);

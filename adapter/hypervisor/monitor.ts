@@ -28,6 +28,9 @@ import { MonitorWindow, WINDOW_PDE_INDEX, GDT_LIN, IDT_LIN, TSS_LIN, TSS_LIMIT }
 import { emulatePrivileged } from './privemul';
 import { Holes, HOLE_CLASSES } from './holes';
 import { TranslationCache, BT_CLASSES, monitorCall } from './translation';
+import { Paravirt } from './paravirt';
+import { HC_NAMES } from './hypercalls';
+import { Cls } from '../cpu/opcodes';
 
 /** The runner's exit status when the hypervisor stops the guest (an unsupported feature, a misconfiguration). */
 export const HYPERVISOR_STOP_STATUS = 73;
@@ -59,6 +62,8 @@ export class Monitor implements ShadowHost {
   /** Binary translation: the guest kernel's code goes through the translator (translation.ts). */
   readonly translate: boolean;
   readonly translations?: TranslationCache;
+  /** Paravirtualization: the guest's hypercalls (paravirt.ts). */
+  readonly pv?: Paravirt;
   readonly memory = 'shadow' as const;
   /** The guest is in protected mode, its kernel at ring 1. */
   deprivileged = false;
@@ -68,7 +73,7 @@ export class Monitor implements ShadowHost {
   emulationFailures = 0;
   emulationFailureKey = '';
 
-  constructor(readonly machine: Machine, opts: { translate?: boolean } = {}) {
+  constructor(readonly machine: Machine, opts: { translate?: boolean; paravirt?: boolean } = {}) {
     const cpu = (this.cpu = machine.cpu);
     this.translate = opts.translate ?? false;
     if (this.translate) this.translations = new TranslationCache(this);
@@ -94,15 +99,18 @@ export class Monitor implements ShadowHost {
     this.shadow = new ShadowMmu(cpu, this.pages, ram, this.guestView);
     this.shadow.reserved = { index: WINDOW_PDE_INDEX, entry: this.window.pde() };
     this.holes = new Holes(this);
+    if (opts.paravirt) this.pv = new Paravirt(this);
     this.install();
   }
 
   private install(): void {
     const cpu = this.cpu;
-    const tc = this.translations;
+    const tc = this.translations, pv = this.pv;
     cpu.vmm = {
       // Kernel code under binary translation: the rewritten instruction is a monitor call.
-      beforeInsn: tc ? (c, i) => (this.deprivileged && c.cpl === 1 ? monitorCall(this, c, i) : this.holes.observe(c, i)) : (c, i) => this.holes.observe(c, i),
+      beforeInsn: tc ? (c, i) => (this.deprivileged && c.cpl === 1 ? monitorCall(this, c, i) : this.holes.observe(c, i))
+        : pv ? (c, i) => (this.deprivileged && c.cpl === 1 && i.entry.handler === 'vmx' && i.entry.sub === 0 ? this.hypercall(i) : this.holes.observe(c, i))
+        : (c, i) => this.holes.observe(c, i),
       exception: (c, v, err, has, delivering) => this.onException(c, v, err, has, delivering),
       interrupt: () => this.onInterrupt(),
       event: (_c, e) => this.onEvent(e),
@@ -119,7 +127,7 @@ export class Monitor implements ShadowHost {
       cpu.vmm.blockDropped = (_c, b) => tc.dropped(b);
       cpu.vmm.blocksFlushed = () => tc.flushed();
     }
-    cpu.setVmmIntercepts(tc ? HOLE_CLASSES | BT_CLASSES : HOLE_CLASSES, (1 << 13) | (1 << 14));
+    cpu.setVmmIntercepts((tc ? HOLE_CLASSES | BT_CLASSES : HOLE_CLASSES) | (pv ? Cls.Vmx : 0), (1 << 13) | (1 << 14));
     cpu.gpaIdentity = false;
     const ram = this.machine.ramBytes;
     cpu.gpaPeek = (gpa) => ((gpa >>> 0) < ram ? gpa >>> 0 : -1);
@@ -144,9 +152,25 @@ export class Monitor implements ShadowHost {
     return r;
   }
 
+  /** The mode's name, as the launch configuration spells it. */
+  get modeName(): 'trap-and-emulate' | 'binary-translation' | 'paravirt' {
+    return this.pv ? 'paravirt' : this.translate ? 'binary-translation' : 'trap-and-emulate';
+  }
+
+  /** A VMCALL from the guest kernel: the hypercall, performed; EIP is already past it. */
+  private hypercall(i: Insn): boolean {
+    const c = this.cpu;
+    const nr = c.r32[0] >>> 0;
+    this.exit(EXIT.VMCALL, { instructionLength: i.len, text: `hypercall ${HC_NAMES[nr] ?? nr}` });
+    this.inHandler = true;
+    try { this.pv!.calls.dispatch(this.pv!); } finally { this.inHandler = false; }
+    c.brk = true;
+    return true;
+  }
+
   /** Stop the guest for a reason the monitor cannot handle. */
   stop(reason: string): void {
-    this.fatal ??= `${this.translate ? 'binary-translation' : 'trap-and-emulate'}: ${reason}`;
+    this.fatal ??= `${this.modeName}: ${reason}`;
     this.machine.stop(HYPERVISOR_STOP_STATUS, this.fatal);
   }
 
@@ -227,6 +251,7 @@ export class Monitor implements ShadowHost {
       }
     }
     this.shadow.watchFrames(frames, () => this.tablesWritten());
+    this.pv?.installGate();
     this.holes.note('(descriptor tables)', 'the processor sets accessed bits in the shadow GDT; the guest\'s descriptors keep theirs clear', 'accessed bits set in the guest\'s GDT');
   }
 
@@ -240,6 +265,7 @@ export class Monitor implements ShadowHost {
       this.window.writeGdt(v.trSel >>> 3, sl, sh | 0x200);
     }
     this.counters.tableCopies++;
+    this.pv?.installGate();
   }
 
   /** The shadow TSS's ring-1 stack follows the guest TSS's ring-0 stack. */
@@ -295,12 +321,20 @@ export class Monitor implements ShadowHost {
     if ((old ^ v) & CR0_PG) c.emit({ kind: 'mode', what: v & CR0_PG ? 'paging-on' : 'paging-off' });
     // Paging turned on or off (a different root) or WP changed (part of every shadow page's role).
     if ((old ^ v) & (CR0_PG | CR0_WP)) this.configurePaging((old ^ v) & CR0_PG ? true : false);
+    if (this.pv && v & CR0_PG) this.checkTables();
+  }
+
+  /** Paravirt: the tables the guest pages with must be read-only to it. */
+  private checkTables(): void {
+    const problem = this.pv!.validateTables();
+    if (problem) this.stop(problem);
   }
 
   setGuestCr3(value: number): void {
     const c = this.cpu, mmu = this.shadow;
     this.guest.cr3 = value;
     if (!this.guestView.paging) return;
+    if (this.pv) this.checkTables();
     const before = mmu.root;
     mmu.activateRoot();
     if (before === mmu.root && !mmu.changed && c.tlb.reuseOnSameRoot) c.tlb.reuses++;
@@ -333,6 +367,7 @@ export class Monitor implements ShadowHost {
   /** An interrupt for the guest: held while the guest kernel has its (virtual) IF clear. */
   private onInterrupt(): boolean {
     const c = this.cpu;
+    if (this.pv && this.deprivileged) return this.pv.onIrq();
     if (this.deprivileged && c.cpl === 1 && !this.v.vif) return false;
     const vec = this.machine.pic.pendingVector();
     if (this.deprivileged) {
@@ -391,10 +426,15 @@ export class Monitor implements ShadowHost {
 
   statsLines(): string[] {
     const s = this.stats, c = this.counters, m = this.shadow.counters, z = this.shadow.size();
-    const lines = [`monitor traps:        ${s.total} (${this.translate ? 'binary-translation' : 'trap-and-emulate'})`];
+    const lines = [`monitor traps:        ${s.total} (${this.modeName})`];
     for (const r of s.byReason()) lines.push(`  ${exitReasonLabel(r.reason).padEnd(24)} ${String(r.count).padStart(9)} ${((100 * r.count) / Math.max(s.total, 1)).toFixed(1).padStart(5)}%`);
     lines.push(`emulated:             ${c.emulatedPrivileged} privileged instructions; reflected ${c.injectedInterrupts} interrupts, ${c.injectedExceptions} exceptions`);
     lines.push(`shadow MMU:           ${z.pages} shadow pages, ${m.fills} fills, ${m.reflected} faults reflected, ${m.emulatedWrites} table writes emulated`);
+    const pv = this.pv;
+    if (pv) {
+      lines.push(`hypercalls:           ${pv.calls.total} (${pv.calls.list().map((h) => `${h.name} x${h.count}`).join(', ') || 'none'})`);
+      lines.push(`                      ${pv.counters.mmuUpdates} page-table updates (${pv.counters.mmuRefused} refused), ${pv.counters.upcalls} upcalls, balloon ${pv.counters.ballooned} pages out / ${pv.counters.reclaimed} back`);
+    }
     const t = this.translations;
     if (t) lines.push(`translation cache:    ${t.translations} kernel blocks translated, ${t.rewritten} instructions rewritten into monitor calls, ${t.invalidations} translations dropped`);
     lines.push(...this.holes.statsLines());

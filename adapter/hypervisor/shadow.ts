@@ -68,6 +68,8 @@ export class ShadowMmu {
    * at that index is not shadowed.
    */
   reserved: { index: number; entry: number } | null = null;
+  /** Frames the guest may not map (ballooned out): a fault on one is reflected with the reserved bit. */
+  refused: ((gfn: number) => boolean) | null = null;
   readonly counters: ShadowCounters = { fills: 0, reflected: 0, emulatedWrites: 0, zapped: 0, unshadowed: 0, rootSwitches: 0, rootReuses: 0, resets: 0, writeProtects: 0, invlpg: 0 };
 
   constructor(private readonly cpu: Cpu, private readonly host: HostPages, readonly ramBytes: number, readonly guest: GuestView) {}
@@ -266,6 +268,10 @@ export class ShadowMmu {
       this.counters.reflected++;
       return { kind: 'reflect', error: 1 | (error & 0x16) };
     }
+    if (this.refused?.(w.gfn)) {
+      this.counters.reflected++;
+      return { kind: 'reflect', error: 1 | 8 | (error & 0x16) };
+    }
     if (w.gfn < 0 || this.slot(w.gfn) < 0) return { kind: 'emulate', gfn: w.gfn, mmio: true };
     if (access === ACCESS_WRITE && this.tracked.has(w.gfn)) return { kind: 'emulate', gfn: w.gfn, mmio: false };
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -394,6 +400,16 @@ export class ShadowMmu {
         this.freePage(p);
         this.counters.unshadowed++;
       }
+    }
+  }
+
+  /** Drop every shadow leaf that maps a guest frame (a page the guest gave back). */
+  unmapFrame(gfn: number): void {
+    const leaves = this.rmap.get(gfn);
+    if (!leaves) return;
+    for (const at of [...leaves]) {
+      const p = this.byHpa.get(at & ~0xfff);
+      if (p) this.zapEntry(p, ((at & 0xfff) / this.esz()) | 0);
     }
   }
 

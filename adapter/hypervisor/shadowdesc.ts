@@ -114,6 +114,13 @@ export class MonitorWindow {
     return true;
   }
 
+  /** A gate of the monitor's own in the shadow IDT (the paravirtual upcall): a 32-bit trap gate, DPL 1. */
+  setGate(vector: number, selector: number, offset: number, clearsIf: boolean): void {
+    this.cpu.dv.setInt32(this.idtPage + vector * 8, ((selector & 0xffff) << 16) | (offset & 0xffff), true);
+    this.cpu.dv.setInt32(this.idtPage + vector * 8 + 4, (offset & 0xffff0000) | 0xaf00, true); // P, DPL 1, 32-bit trap gate
+    this.interruptGate[vector] = clearsIf ? 1 : 0;
+  }
+
   /** The ring-1 stack of the shadow TSS: the guest kernel's ring-0 stack, selector RPL 1. */
   setKernelStack(ss0: number, esp0: number): void {
     this.cpu.dv.setUint16(this.tssPage + 0x10, (ss0 & 0xfffc) | 1, true); // SS1

@@ -52,7 +52,9 @@ function monitorCallName(i: Insn): string | undefined {
     case 'sgdt': case 'sidt': return 'store the guest\'s descriptor-table register';
     case 'smsw': return 'store the guest\'s CR0';
     case 'push_sreg': case 'movsreg': return i.entry.sub === CS || i.entry.sub === SS || i.reg === CS || i.reg === SS ? 'show the selector with the guest\'s RPL' : undefined;
-    case 'lar': return 'access rights of the guest\'s descriptor';
+    case 'lar': case 'lsl': case 'verr': case 'verw': return 'check against the guest\'s descriptor';
+    case 'in': case 'out': case 'ins': case 'outs': return 'port I/O by the monitor';
+    case 'jmpf': case 'callf': case 'retf': return undefined; // runs as it is (the selector's RPL is right at ring 1)
   }
   return i.entry.flags & OpFlag.Cpl0 ? 'emulate at the guest\'s ring 0' : undefined;
 }
@@ -170,14 +172,12 @@ export function monitorCall(m: Monitor, c: Cpu, i: Insn): boolean {
       else if (i.osize === 4) c.r32[i.rm] = c.segSel[i.reg] & ~3 & 0xffff;
       else c.r16[i.rm << 1] = c.segSel[i.reg] & ~3;
       return true;
-    case 'lar': {
-      const sel = i.mem ? c.read16(i.seg, i.ea(c, i)) : c.r16[i.rm << 1];
-      i.native(c, i);
-      if (!(sel & 0xfffc) || sel & 4 || (sel | 7) > v.gdtLimit) return true;
-      const hi = m.readGuest32((v.gdtBase + (sel & ~7) + 4) >>> 0);
-      if (hi !== undefined && hi & 0x1000 && ((hi >>> 13) & 3) === 0) {
-        if (i.osize === 4) c.r32[i.reg] &= ~(3 << 13); else c.r16[i.reg << 1] &= ~(3 << 13);
-      }
+    case 'lar': case 'lsl': case 'verr': case 'verw': {
+      // Against the guest's own descriptors, at its ring 0: the processor reads them from the guest's GDT.
+      const gdtr = c.gdtrBase, cpl = c.cpl;
+      c.gdtrBase = v.gdtBase | 0;
+      c.cpl = 0;
+      try { i.native(c, i); } finally { c.gdtrBase = gdtr; if (c.cpl === 0) c.cpl = cpl; }
       return true;
     }
   }

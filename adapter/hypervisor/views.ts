@@ -15,7 +15,7 @@ const MT = ['UC', 'WC', '?', '?', 'WT', 'WP', 'WB', '?'];
 
 /** "vtx+ept", "vtx+shadow", "trap-and-emulate". */
 export function modeName(hv: Hypervisor): string {
-  return 'vmcs' in hv ? `vtx+${hv.memory}` : hv.translate ? 'binary-translation' : 'trap-and-emulate';
+  return 'vmcs' in hv ? `vtx+${hv.memory}` : hv.modeName;
 }
 
 /** The guest's sensitive instructions that behaved differently than at ring 0 (trap-and-emulate). */
@@ -23,6 +23,14 @@ export function holesView(hv: Hypervisor, recent = 200) {
   if (!('holes' in hv)) return unavailable(modeName(hv), 'virtualization holes: the guest kernel runs at ring 0 of non-root mode');
   const m: Monitor = hv;
   return { available: true as const, total: m.holes.total, byInstruction: [...m.holes.byInstruction].map(([instruction, count]) => ({ instruction, count })), recent: m.holes.events.slice(-recent) };
+}
+
+/** Binary translation's cache: guest blocks and their translations, rewritten instructions marked. */
+export function tcacheView(hv: Hypervisor, args: Range = {}) {
+  if (!('translations' in hv) || !hv.translations) return unavailable(modeName(hv), 'translation cache');
+  const from = args.from ?? 0, to = args.to ?? 0x100000000, limit = args.limit ?? 10000;
+  const blocks = hv.translations.list().filter((b) => b.guest + b.guestLength > from && b.guest < to);
+  return { available: true as const, blocks: blocks.slice(0, limit), invalidations: hv.translations.invalidations, truncated: blocks.length > limit };
 }
 
 export function unavailable(mode: string, what: string): Unavailable {

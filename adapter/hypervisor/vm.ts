@@ -29,6 +29,8 @@ import type { VmxSettings, MemoryVirtualization } from './controls';
 import { decideExit, silentAccess, interceptClasses } from './handlers';
 import { shadowFault } from './shadowfaults';
 import { HYPERVISOR_STOP_STATUS } from './monitor';
+import { Hypercalls } from './hypercalls';
+import { VtxCalls } from './vtxcalls';
 
 /** VMCS keys of the segment fields (ES CS SS DS FS GS) and PDPTEs, built once. */
 const SEG_KEYS = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'].map((n) => [`guest_${n}_selector`, `guest_${n}_base`, `guest_${n}_limit`, `guest_${n}_access_rights`]);
@@ -67,6 +69,9 @@ export class Vm {
   readonly counters = { injectedInterrupts: 0, reflectedExceptions: 0, vpidFlushes: 0, mmioAccesses: 0, pleExits: 0, emulatedInstructions: 0 };
   /** Why the hypervisor stopped the guest, when it did. */
   fatal?: string;
+  /** The guest's hypercalls (VMCALL exits) and what serves them. */
+  readonly calls = new Hypercalls();
+  readonly vtxCalls: VtxCalls;
   /** Set while an exit handler runs: interrupts raised meanwhile are injected at the next entry, no exit. */
   inHandler = false;
   private pendingIrq: { windowNeeded: boolean } | null = null;
@@ -104,6 +109,7 @@ export class Vm {
     this.programVmcs();
     if (this.memory === 'ept') this.ept = new Ept(cpu, this.pages, ram, this.settings.ept);
     else this.shadow = new ShadowMmu(cpu, this.pages, ram, this.guestView);
+    this.vtxCalls = new VtxCalls(this);
     this.install();
   }
 
@@ -370,7 +376,8 @@ export class Vm {
           return -1;
         }
         if (ept.rwx === 0) {
-          if (!ept.mapRamAt(gpa)) throw new Error('hypervisor: out of host memory for EPT tables');
+          // A page the guest ballooned out comes back as a fresh page; any other is mapped as RAM.
+          if (!this.vtxCalls.repopulate(gpa) && !ept.mapRamAt(gpa)) throw new Error('hypervisor: out of host memory for EPT tables');
         } else {
           // Permissions were taken away (a test, dirty logging): give them back, then INVEPT.
           ept.setLeafBits(gpa, EPT_RWX);
@@ -501,6 +508,9 @@ export class Vm {
       lines.push(`                      ${m.fills} fills, ${m.reflected} faults reflected, ${m.emulatedWrites} table writes emulated, ${m.zapped} entries dropped`);
       lines.push(`                      ${m.rootSwitches} root switches, ${m.rootReuses} root reuses, ${m.invlpg} INVLPG, ${m.unshadowed} unshadowed, ${m.resets} resets`);
     }
+    if (this.calls.total) lines.push(`hypercalls:           ${this.calls.total} (${this.calls.list().map((h) => `${h.name} x${h.count}`).join(', ')})`);
+    const b = this.vtxCalls.counters;
+    if (b.freed || b.reclaimed) lines.push(`balloon:              ${b.unmapped} pages unmapped from ${this.ept ? 'EPT' : 'the shadow'}, ${b.freed} freed in the host, ${b.reclaimed} taken back, ${b.repopulated} repopulated on access`);
     lines.push(`host pages:           ${this.pages.inUse()} in use for VMCS, bitmaps and ${this.ept ? 'EPT' : 'shadow tables'}`);
     if (c.vpidFlushes) lines.push(`TLB flushes at exits: ${c.vpidFlushes} (VPID off)`);
     return lines;

@@ -104,3 +104,17 @@ describe('trap-and-emulate in the debugger', () => {
     assert.deepEqual(vmcs, { available: false, reason: 'trap-and-emulate has no VMCS' });
   }));
 });
+
+describe('binary translation in the debugger', () => {
+  test('the translation cache request lists kernel blocks with their rewritten instructions', () => withClient(async (dc) => {
+    await stopOn(dc, { virtualization: 'binary-translation' }, [{ filterId: 'hlt' }]);
+    const tc = (await dc.customRequest('ringside/tcache', {})).body;
+    assert.equal(tc.available, true);
+    const ins = tc.blocks.flatMap((b: { instructions: { text: string; rewritten?: string }[] }) => b.instructions);
+    assert.ok(ins.some((i: { text: string; rewritten?: string }) => i.text.startsWith('lgdt') && i.rewritten));
+    const s = await continueTo(dc);
+    assert.match(s.body.description!, /^HLT: hlt \(translated into a monitor call\)$/);
+    const holes = (await dc.customRequest('ringside/holes', {})).body;
+    assert.ok(holes.recent.every((h: { instruction: string }) => h.instruction.startsWith('(')), 'no instruction holes in kernel code');
+  }));
+});

@@ -1,6 +1,7 @@
 // Runs guests in-process under each mode (none, vtx+ept, vtx+shadow) and captures what they print
 // on COM1 and port 0xE9, the retired-instruction count and the VM, for the hypervisor's tests.
 import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import type { FormatChoice } from '../../adapter/machine/loaders/types';
 const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 
-export type Mode = 'none' | 'ept' | 'shadow' | 'trap-and-emulate' | 'binary-translation';
+export type Mode = 'none' | 'ept' | 'shadow' | 'trap-and-emulate' | 'binary-translation' | 'paravirt';
 export const MODES: Mode[] = ['none', 'ept', 'shadow'];
 
 export function haveNasm(): boolean {
@@ -67,16 +68,43 @@ export function runGuest(image: string, format: FormatChoice, mode: Mode, opts: 
   const g = loadGuest({ program: image, format, ramBytes, modules: [] });
   const m = new Machine({ ramBytes });
   m.load(g);
-  const hv = createHypervisor(m, mode === 'none' ? { mode: 'none' } : mode === 'trap-and-emulate' || mode === 'binary-translation' ? { mode } : { mode: 'vtx', memory: mode, vmcs: opts.vmcs });
+  const hv = createHypervisor(m, mode === 'none' ? { mode: 'none' } : mode === 'trap-and-emulate' || mode === 'binary-translation' || mode === 'paravirt' ? { mode } : { mode: 'vtx', memory: mode, vmcs: opts.vmcs });
   const vm = hv instanceof Vm ? hv : undefined, monitor = hv instanceof Monitor ? hv : undefined;
   const out: number[] = [], at: number[] = [];
   m.uart.onTransmit = (b) => { out.push(b); at.push(m.cpu.icount); };
   m.debug.onDebugByte = (b) => { out.push(b); at.push(m.cpu.icount); opts.onDebugByte?.(b, vm, m); };
   const max = opts.maxInstructions ?? 200_000_000;
-  let stop = '';
+  let stop = '', idle = 0;
   while (!m.exit && m.cpu.icount < max) {
+    const before = m.cpu.icount;
     stop = m.cpu.run(Math.min(1_000_000, max - m.cpu.icount));
     if (stop === 'shutdown' || stop === 'halt') break;
+    // Halted with interrupts on but nothing left to raise one: virtual time moves, the guest does not.
+    idle = m.cpu.icount === before ? idle + 1 : 0;
+    if (idle > 1000) { stop = 'halt'; break; }
   }
   return { output: Buffer.from(out).toString('latin1'), icount: m.cpu.icount, exitStatus: m.exit?.status, stop, vm, monitor, machine: m, outputIcount: at };
+}
+
+/** The first byte where two outputs differ, or -1. */
+function firstDifference(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return k;
+  return a.length === b.length ? -1 : n;
+}
+
+/** Same output, or the difference explained: a hole recorded before it, or a stop naming what is not supported. */
+export function explained(name: string, base: RunResult, te: RunResult): 'same' | 'hole' | 'unsupported' {
+  if (te.output === base.output) return 'same';
+  const m = te.monitor!;
+  if (m.fatal) {
+    assert.match(m.fatal, /^(trap-and-emulate|binary-translation): .* (is|are) not supported/, `${name}: the stop says what is not supported`);
+    assert.ok(base.output.startsWith(te.output), `${name}: until the stop the output is the same`);
+    return 'unsupported';
+  }
+  const at = firstDifference(base.output, te.output);
+  const when = at < te.outputIcount.length ? te.outputIcount[at] : te.icount;
+  const before = m.holes.events.filter((h) => h.icount <= when);
+  assert.ok(before.length > 0, `${name}: output differs at byte ${at} (icount ${when}) with no virtualization hole recorded before it`);
+  return 'hole';
 }

@@ -8,34 +8,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assembleFile, haveNasm, repoRoot, runGuest, type RunResult } from './harness';
+import { assembleFile, explained, haveNasm, repoRoot, runGuest } from './harness';
 import { EXIT } from '../../adapter/hypervisor/exits';
 import type { FormatChoice } from '../../adapter/machine/loaders/types';
 
 const nasm = haveNasm();
-
-/** The first byte where two outputs differ, or -1. */
-function firstDifference(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return k;
-  return a.length === b.length ? -1 : n;
-}
-
-/** Same output, or the difference explained: a hole recorded before it, or a stop naming what is not supported. */
-function explained(name: string, base: RunResult, te: RunResult): 'same' | 'hole' | 'unsupported' {
-  if (te.output === base.output) return 'same';
-  const m = te.monitor!;
-  if (m.fatal) {
-    assert.match(m.fatal, /^trap-and-emulate: .* (is|are) not supported/, `${name}: the stop says what is not supported`);
-    assert.ok(base.output.startsWith(te.output), `${name}: until the stop the output is the same`);
-    return 'unsupported';
-  }
-  const at = firstDifference(base.output, te.output);
-  const when = at < te.outputIcount.length ? te.outputIcount[at] : te.icount;
-  const before = m.holes.events.filter((h) => h.icount <= when);
-  assert.ok(before.length > 0, `${name}: output differs at byte ${at} (icount ${when}) with no virtualization hole recorded before it`);
-  return 'hole';
-}
 
 test('samples and benchmark workloads: the same output under trap-and-emulate', { skip: !nasm && 'nasm not installed' }, () => {
   const guests: [string, FormatChoice, string?][] = [
