@@ -17,7 +17,7 @@ export class UsageError extends Error {
 export const ALL_MODES = ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt'] as const;
 export type VirtMode = (typeof ALL_MODES)[number];
 /** The modes that work today. Widen this as the hypervisor grows; nothing else needs to change. */
-export const ACCEPTED_MODES: readonly VirtMode[] = ['none', 'vtx', 'trap-and-emulate', 'binary-translation'];
+export const ACCEPTED_MODES: readonly VirtMode[] = ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt'];
 
 export const MEMORY_VIRTS = ['ept', 'shadow'] as const;
 export type MemoryVirt = (typeof MEMORY_VIRTS)[number];

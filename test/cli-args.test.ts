@@ -91,12 +91,13 @@ test('bad values: format, mode, memory virtualization, numbers', () => {
   assert.equal(runOpts(['k', '--max-instructions', '1_000_000']).maxInstructions, 1_000_000);
 });
 
-test('modes the hypervisor does not run yet are refused, with the message the issue asks for', () => {
-  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx', 'trap-and-emulate', 'binary-translation']);
+test('every mode runs; memory virtualization follows the mode', () => {
+  assert.deepEqual(ACCEPTED_MODES, ['none', 'vtx', 'trap-and-emulate', 'binary-translation', 'paravirt']);
   assert.equal(runOpts(['k', '--mode', 'vtx']).memoryVirt, 'ept');
   assert.equal(runOpts(['k', '--mode', 'trap-and-emulate']).memoryVirt, 'shadow');
   assert.equal(runOpts(['k', '--mode', 'binary-translation']).memoryVirt, 'shadow');
-  assert.equal(usageError(['run', 'k', '--mode', 'paravirt']), "--mode paravirt is not available yet; only 'none', 'vtx', 'trap-and-emulate', 'binary-translation' are");
+  assert.equal(runOpts(['k', '--mode', 'paravirt']).memoryVirt, 'shadow');
+  assert.equal(usageError(['run', 'k', '--mode', 'paravirt', '--memory-virt', 'ept']), '--memory-virt ept needs --mode vtx; paravirt uses shadow page tables');
 });
 
 test('--vmcs settings are checked and need a hypervisor', () => {

@@ -25,7 +25,7 @@ import { evaluateExpression, assignExpression, completions } from './expressions
 import { userMessage } from './errors';
 import { SerialTerminal } from './serialterminal';
 import { createHypervisor, type Hypervisor } from '../hypervisor/modes';
-import { exitsView, eptView, shadowView, vmcsView, holesView, tcacheView, unavailable } from '../hypervisor/views';
+import { exitsView, eptView, shadowView, vmcsView, holesView, tcacheView, hypercallsView, unavailable } from '../hypervisor/views';
 
 const THREAD = 1;
 
@@ -599,6 +599,7 @@ export class RingsideSession extends DebugSession {
       'ringside/consistency': () => this.vm?.consistency() ?? unavailable(this.modeName(), 'shadow page tables to check'),
       'ringside/holes': () => (this.vm ? holesView(this.vm, (args as { recent?: number } | undefined)?.recent) : unavailable(this.modeName(), 'virtualization holes')),
       'ringside/tcache': () => (this.vm ? tcacheView(this.vm, args as never) : unavailable(this.modeName(), 'translation cache')),
+      'ringside/hypercalls': () => (this.vm ? hypercallsView(this.vm) : unavailable(this.modeName(), 'hypercalls')),
     };
     const h = handlers[command];
     if (!h) { super.customRequest(command, response, args); return; }

@@ -33,6 +33,13 @@ export function tcacheView(hv: Hypervisor, args: Range = {}) {
   return { available: true as const, blocks: blocks.slice(0, limit), invalidations: hv.translations.invalidations, truncated: blocks.length > limit };
 }
 
+/** Hypercalls made, by number, with the last call's arguments and result. */
+export function hypercallsView(hv: Hypervisor) {
+  const calls = 'vmcs' in hv ? hv.calls : hv.pv?.calls;
+  if (!calls) return unavailable(modeName(hv), 'hypercalls');
+  return { available: true as const, calls: calls.list().map((c) => ({ number: c.number, name: c.name, count: c.count, lastArgs: c.lastArgs, lastResult: c.lastResult })) };
+}
+
 export function unavailable(mode: string, what: string): Unavailable {
   return { available: false, reason: mode === 'none' ? `no hypervisor: plain emulation has no ${what}` : `${mode} has no ${what}` };
 }

@@ -14,7 +14,8 @@ export class VtxCalls implements HypercallHost {
   readonly counters = { unmapped: 0, freed: 0, repopulated: 0, reclaimed: 0 };
 
   constructor(private readonly vm: Vm) {
-    if (vm.shadow) vm.shadow.refused = (gfn) => this.ballooned.has(gfn);
+    // Shadow paging: a page given back and touched again is populated again (a fresh zero page).
+    if (vm.shadow) vm.shadow.refused = (gfn) => { if (this.ballooned.delete(gfn)) this.counters.repopulated++; return false; };
   }
 
   get cpu() { return this.vm.cpu; }

@@ -87,9 +87,9 @@ describe('launch', () => {
     assert.match(r.message, /'program' is required/);
   });
 
-  test('a mode the hypervisor does not run yet is refused clearly', async () => {
-    const r = await launchError({ program: KERNEL, virtualization: 'paravirt' });
-    assert.match(r.message, /virtualization "paravirt" is not available yet.*"virtualization": "none" or "virtualization": "vtx" or "virtualization": "trap-and-emulate"/);
+  test('a mode or a VMCS setting Ringside does not know is refused clearly', async () => {
+    const r = await launchError({ program: KERNEL, virtualization: 'kvm' });
+    assert.match(r.message, /'virtualization' must be one of "none", "vtx", "trap-and-emulate", "binary-translation", "paravirt"/);
     const v = await launchError({ program: KERNEL, virtualization: 'vtx', vmcs: { hlt: true } });
     assert.match(v.message, /'vmcs': unknown vmcs setting 'hlt'; known: /);
   });

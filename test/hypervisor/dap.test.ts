@@ -118,3 +118,17 @@ describe('binary translation in the debugger', () => {
     assert.ok(holes.recent.every((h: { instruction: string }) => h.instruction.startsWith('(')), 'no instruction holes in kernel code');
   }));
 });
+
+describe('paravirt in the debugger', () => {
+  test('hypercalls stop the VM-exit filter and are listed by request', () => withClient(async (dc) => {
+    const program = path.join(__dirname, 'guests', 'pvkernel.asm');
+    const s = await stopOn(dc, { program, virtualization: 'paravirt' }, [{ filterId: 'vmexit', condition: 'reason == VMCALL' }]);
+    assert.match(s.body.description!, /^VM exit 18 VMCALL: hypercall console_write/);
+    const hc = (await dc.customRequest('ringside/hypercalls')).body;
+    assert.deepEqual(hc.calls.map((c: { name: string; count: number; lastResult: number }) => [c.name, c.count, c.lastResult]), [['console_write', 1, 60]]);
+    await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [] });
+    const done = dc.waitForEvent('exited');
+    await dc.continueRequest({ threadId: 1 });
+    await done;
+  }));
+});
