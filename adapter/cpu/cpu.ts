@@ -8,9 +8,10 @@ import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
 import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
 import { runFast } from './fastpath';
+import { readLinear, writeLinear, physRead } from './slowmem';
 import { compileBlock, JIT_THRESHOLD } from './jit';
 import { deliverException, deliverExternalInterrupt, deliverNmi } from './interrupts';
-import { checkInsnBreakpoint, deliverDebugTrap, guestDataAccess, DR6_BS } from './debugregs';
+import { checkInsnBreakpoint, deliverDebugTrap, DR6_BS } from './debugregs';
 
 /** Thrown (never constructed per fault) to unwind an instruction that faulted. */
 export const CPU_FAULT = { fault: true };
@@ -448,72 +449,11 @@ export class Cpu {
   readLin(lin: number, size: number): number { return this.readSlow(lin | 0, size); }
   writeLin(lin: number, size: number, v: number): void { this.writeSlow(lin | 0, size, v); }
   /** Implicit supervisor-mode accesses (descriptor tables, TSS, IDT): privilege checks as for CPL 0. */
-  readSys(lin: number, size: number): number { return this.readSlowPriv(lin | 0, size, false); }
-  writeSys(lin: number, size: number, v: number): void { this.writeSlowPriv(lin | 0, size, v, false); }
+  readSys(lin: number, size: number): number { return readLinear(this, lin | 0, size, false); }
+  writeSys(lin: number, size: number, v: number): void { writeLinear(this, lin | 0, size, v, false); }
 
-  readSlow(lin: number, size: number): number { return this.readSlowPriv(lin, size, this.cpl === 3); }
-  writeSlow(lin: number, size: number, v: number): void { this.writeSlowPriv(lin, size, v, this.cpl === 3); }
-
-  private readSlowPriv(lin: number, size: number, user: boolean): number {
-    if (user && this.acActive && lin & (size - 1)) this.fault(17, 0, true);
-    if ((lin & 0xfff) + size > 0x1000) {
-      // crosses a page: both pages must translate before any byte is read
-      const lo = this.translate(lin, ACC_READ, user);
-      const hi = this.translate((lin + size) & ~0xfff, ACC_READ, user);
-      let v = 0;
-      for (let k = 0; k < size; k++) {
-        const l = (lin + k) | 0;
-        const base = (l & 0xfff) >= (lin & 0xfff) && k < 0x1000 - (lin & 0xfff) ? lo : hi;
-        v |= this.physRead((base & ~0xfff) | (l & 0xfff), 1, base) << (8 * k);
-      }
-      return size === 4 ? v | 0 : v >>> 0;
-    }
-    const e = this.translate(lin, ACC_READ, user);
-    const p = (e & ~0xfff) | (lin & 0xfff);
-    if (e & TLB_SLOW) this.checkWatch(lin, size, false, 0);
-    return this.physRead(p, size, e);
-  }
-
-  private writeSlowPriv(lin: number, size: number, v: number, user: boolean): void {
-    if (user && this.acActive && lin & (size - 1)) this.fault(17, 0, true);
-    if ((lin & 0xfff) + size > 0x1000) {
-      const lo = this.translate(lin, ACC_WRITE, user);
-      const hi = this.translate((lin + size) & ~0xfff, ACC_WRITE, user);
-      for (let k = 0; k < size; k++) {
-        const l = (lin + k) | 0;
-        const base = k < 0x1000 - (lin & 0xfff) ? lo : hi;
-        if (base & TLB_SLOW) this.checkWatch(l, 1, true, (v >>> (8 * k)) & 0xff);
-        this.physWrite((base & ~0xfff) | (l & 0xfff), 1, (v >>> (8 * k)) & 0xff, base);
-      }
-      return;
-    }
-    const e = this.translate(lin, ACC_WRITE, user);
-    if (e & TLB_SLOW) this.checkWatch(lin, size, true, v);
-    this.physWrite((e & ~0xfff) | (lin & 0xfff), size, v, e);
-  }
-
-  private checkWatch(lin: number, size: number, write: boolean, v: number): void {
-    if (this.hooks.watch && this.tlb.isWatched(lin, size)) this.hooks.watch(this, lin, size, write, v);
-    if (this.drData) guestDataAccess(this, lin, size, write);
-  }
-
-  /** Access host-physical p; entries flagged MMIO carry the guest-physical page in tlb.mmioGpa. */
-  private physRead(p: number, size: number, e: number): number {
-    if (e & TLB_SLOW && this.tlb.isMmioEntry(e)) return this.host.mmioRead(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4);
-    if (size === 4) return p & 3 ? this.dv.getInt32(p, true) : this.mem32[p >>> 2];
-    if (size === 1) return this.mem[p];
-    return this.dv.getUint16(p, true);
-  }
-  private physWrite(p: number, size: number, v: number, e: number): void {
-    if (e & TLB_SLOW) {
-      if (this.tlb.isMmioEntry(e)) { this.host.mmioWrite(this.tlb.mmioAddress(e, p), size as 1 | 2 | 4, v); return; }
-      if (this.ptPages[p >>> 12] !== 0) this.tlb.tablesWritten = true;
-      if (this.code.pageHasCode(p >>> 12)) this.code.write(p, size);
-    }
-    if (size === 1) this.mem[p] = v;
-    else if (size === 2) this.dv.setUint16(p, v, true);
-    else this.dv.setInt32(p, v, true);
-  }
+  readSlow(lin: number, size: number): number { return readLinear(this, lin, size, this.cpl === 3); }
+  writeSlow(lin: number, size: number, v: number): void { writeLinear(this, lin, size, v, this.cpl === 3); }
 
   /**
    * Translate a linear address for an access; fills the TLB. Returns the TLB entry (host-physical page | flags).
@@ -589,7 +529,7 @@ export class Cpu {
     const lin = (this.segBase[CS] + off) | 0;
     const e = this.translate(lin, ACC_EXEC, this.cpl === 3);
     const p = (e & ~0xfff) | (lin & 0xfff);
-    return this.physRead(p, 1, e) & 0xff;
+    return physRead(this, p, 1, e) & 0xff;
   }
 
   // ------------------------------------------------------------------ stack helpers
