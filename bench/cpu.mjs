@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { makeEngines, splitArgs, REPO } from './engines.mjs';
+import { makeEngines, splitArgs, MODE_ARGS, REPO } from './engines.mjs';
 import { WORKLOADS, patchIterations, resultLine } from './workloads.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -23,6 +23,10 @@ const USAGE = `usage: node bench/cpu.mjs [options]
   --ringside-args "A"   extra arguments for every Ringside run
   --overhead-args "A"   also run Ringside with these arguments added (row
                         ringside+dbg) and report its slowdown against plain Ringside
+  --modes LIST          also run Ringside under these hypervisor modes (rows
+                        ringside@MODE: vtx+ept, vtx+shadow, trap-and-emulate,
+                        binary-translation; "all" is those four) and report each
+                        one's slowdown against plain emulation
   --timeout S           kill a run after S seconds (default 180)
   --out FILE            JSON results (default bench/results/latest.json)
   --check-counts        check each workload's instructions per iteration with
@@ -46,6 +50,7 @@ const { values: opt } = parseArgs({
     iters: { type: 'string', multiple: true, default: [] },
     'ringside-args': { type: 'string', default: '' },
     'overhead-args': { type: 'string', default: '' },
+    modes: { type: 'string', default: '' },
     timeout: { type: 'string', default: '180' },
     out: { type: 'string', default: path.join(HERE, 'results', 'latest.json') },
     'check-counts': { type: 'boolean', default: false },
@@ -62,7 +67,10 @@ const repeat = Math.max(1, Number(opt.repeat) | 0);
 const scale = Number(opt.scale);
 const timeoutS = Number(opt.timeout);
 const overheadArgs = splitArgs(opt['overhead-args']);
-const allEngines = makeEngines({ ringsideArgs: splitArgs(opt['ringside-args']), overheadArgs });
+// "all": every mode that runs an unmodified guest; paravirt needs a paravirtual kernel, which the workloads are not
+const modes = opt.modes === 'all' ? Object.keys(MODE_ARGS).filter((m) => m !== 'paravirt') : opt.modes.split(',').filter(Boolean);
+for (const m of modes) if (!MODE_ARGS[m]) fail(`unknown mode ${m}`);
+const allEngines = makeEngines({ ringsideArgs: splitArgs(opt['ringside-args']), overheadArgs, modes });
 
 const workloadNames = opt.workloads.split(',').filter(Boolean);
 for (const w of workloadNames) if (!WORKLOADS[w]) fail(`unknown workload ${w}`);
@@ -71,6 +79,11 @@ if (overheadArgs.length && !engineNames.includes('ringside+dbg')) {
   const at = engineNames.indexOf('ringside');
   engineNames.splice(at < 0 ? 0 : at + 1, 0, 'ringside+dbg');
   if (at < 0) engineNames.unshift('ringside');
+}
+if (modes.length) {
+  if (!engineNames.includes('ringside')) engineNames.unshift('ringside');
+  const at = engineNames.indexOf('ringside') + 1;
+  engineNames.splice(at, 0, ...modes.map((m) => `ringside@${m}`).filter((e) => !engineNames.includes(e)));
 }
 for (const e of engineNames) if (!allEngines[e]) fail(`unknown engine ${e}`);
 
@@ -240,9 +253,15 @@ async function benchmark() {
   // Ringside against each peer; and the debugger overhead when asked.
   const ratios = { wall: {}, cpu: {} };
   let overhead = null;
+  const modeCost = { wall: {}, cpu: {} };
   for (const clock of Object.keys(CLOCKS)) {
     const m = mips[clock];
     if (!m.ringside) continue;
+    // each hypervisor mode against plain emulation: + is slower
+    for (const e of active.filter((x) => x.startsWith('ringside@'))) {
+      modeCost[clock][e] = {};
+      for (const w of workloadNames) modeCost[clock][e][w] = m.ringside[w] && m[e][w] ? (m.ringside[w] / m[e][w] - 1) * 100 : null;
+    }
     for (const e of active.filter((x) => !x.startsWith('ringside'))) {
       ratios[clock][e] = {};
       for (const w of workloadNames) ratios[clock][e][w] = m.ringside[w] && m[e][w] ? m.ringside[w] / m[e][w] : null;
@@ -271,6 +290,12 @@ async function benchmark() {
       for (const [e, r] of Object.entries(ratios[clock])) lines.push(row(allEngines[e].label, r, 2));
     }
   }
+  if (Object.keys(modeCost.cpu).length) {
+    for (const clock of Object.keys(CLOCKS)) {
+      lines.push('', ...head(`Mode cost, slowdown % against none (${clock})`));
+      for (const [e, r] of Object.entries(modeCost[clock])) lines.push(row(allEngines[e].label, r, 1));
+    }
+  }
   if (overhead) {
     lines.push('', `Debugger overhead (\`${overhead.args}\`), slowdown against plain Ringside:`, '', ...head('%'));
     for (const clock of Object.keys(overhead.slowdownPercent)) lines.push(row(clock, overhead.slowdownPercent[clock], 1));
@@ -291,11 +316,12 @@ async function benchmark() {
     date: new Date().toISOString(),
     host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, maxLoadAverage: maxLoad, node: process.version },
     engines: Object.fromEntries(active.map((e) => [e, allEngines[e].version()])),
-    options: { repeat, scale, ringsideArgs: opt['ringside-args'], overheadArgs: opt['overhead-args'], iters: opt.iters },
+    options: { repeat, scale, ringsideArgs: opt['ringside-args'], overheadArgs: opt['overhead-args'], modes, iters: opt.iters },
     workloads: Object.fromEntries(workloadNames.map((w) => [w, { perIteration: WORKLOADS[w].perIteration, what: WORKLOADS[w].what }])),
     mips,
     ratios,
     overhead,
+    modeCost,
     detail,
     runs,
     notes,

@@ -219,7 +219,16 @@ export function splitArgs(text) {
 }
 
 /** Every engine this benchmark knows, by name. */
-export function makeEngines({ ringsideArgs = [], overheadArgs = [] } = {}) {
+/** The runner arguments of each hypervisor mode `--modes` accepts; none is plain Ringside. */
+export const MODE_ARGS = {
+  'vtx+ept': ['--mode', 'vtx', '--memory-virt', 'ept'],
+  'vtx+shadow': ['--mode', 'vtx', '--memory-virt', 'shadow'],
+  'trap-and-emulate': ['--mode', 'trap-and-emulate'],
+  'binary-translation': ['--mode', 'binary-translation'],
+  paravirt: ['--mode', 'paravirt'],
+};
+
+export function makeEngines({ ringsideArgs = [], overheadArgs = [], modes = [] } = {}) {
   const engines = {
     ringside: ringsideEngine('ringside', ringsideArgs),
     qemu,
@@ -228,5 +237,9 @@ export function makeEngines({ ringsideArgs = [], overheadArgs = [] } = {}) {
     'v86-nojit': v86Engine(false),
   };
   if (overheadArgs.length) engines['ringside+dbg'] = ringsideEngine('ringside+dbg', [...ringsideArgs, ...overheadArgs]);
+  for (const m of modes) {
+    if (!MODE_ARGS[m]) throw new Error(`unknown mode ${m} (one of ${Object.keys(MODE_ARGS).join(', ')})`);
+    engines[`ringside@${m}`] = { ...ringsideEngine(`ringside@${m}`, [...ringsideArgs, ...MODE_ARGS[m]]), label: `Ringside ${m}` };
+  }
   return engines;
 }
