@@ -137,17 +137,19 @@ export class CodeCache {
       i.eip = off;
       const lin = (cpu.segBase[CS] + off) | 0;
       const firstPhys = this.physOf(lin);
-      i.phys = firstPhys;
+      // HLE entry points and breakpoints are guest-physical addresses.
+      const gpa = cpu.hpaToGpa(firstPhys);
+      i.phys = gpa;
       const lastPhys = this.physOf((lin + i.len - 1) | 0);
       if (k > 0 && (firstPhys >>> 12) !== startPage) break; // next instruction starts on another page
       for (const p of [firstPhys >>> 12, lastPhys >>> 12]) if (p >= 0 && !pages.includes(p)) pages.push(p);
       if (firstPhys >= 0) addRange(ranges, firstPhys, (firstPhys >>> 12) === (lastPhys >>> 12) ? lastPhys + 1 : (firstPhys | 0xfff) + 1);
       if (lastPhys >= 0 && (firstPhys >>> 12) !== (lastPhys >>> 12)) addRange(ranges, lastPhys & ~0xfff, lastPhys + 1);
-      if (cpu.hle.has(firstPhys)) i.exec = i.inner = i.native = hleService;
+      if (cpu.hle.has(gpa)) i.exec = i.inner = i.native = hleService;
       else i.native = i.inner;
       // The hypervisor's wrapper goes innermost, so whatever the debugger runs "natively" still exits.
       if ((i.entry.cls & cpu.vmmClasses) !== 0 && i.native !== hleService) i.exec = i.inner = vmmHooked;
-      if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(firstPhys)) i.exec = hooked;
+      if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(gpa)) i.exec = hooked;
       i.fast = i.exec === i.inner && i.inner === i.native ? classify(i) : 0;
       insns.push(i);
       off = code32 ? (off + i.len) | 0 : (off + i.len) & 0xffff;

@@ -64,14 +64,29 @@ export interface VmmHooks {
   exitFor?(cpu: Cpu, i: Insn): string | undefined;
   /** Linear -> guest-physical as the guest's own tables say (shadow paging: cpu.cr3 is the shadow root). */
   peekTranslate?(cpu: Cpu, lin: number): number;
-  /** Host page `page` was written from outside the CPU (loader, BIOS disk read, debugger). */
-  externalWrite?(cpu: Cpu, page: number): void;
+  /** Guest frame `gfn` was written from outside the CPU (loader, BIOS disk read, debugger). */
+  externalWrite?(cpu: Cpu, gfn: number): void;
   /** The value of CRn the guest believes it has (read shadows, the guest's CR3 under shadow paging). */
   guestCr?(cpu: Cpu, n: number): number;
   /** The ring the guest believes it runs in (trap-and-emulate runs its kernel at ring 1). */
   guestRing?(cpu: Cpu): number;
+  /** A write of CR0/CR3/CR4 as if the guest made it (the debugger's setVariable): the hypervisor's
+   *  checks and shadow state follow. May throw CPU_FAULT where the guest's MOV would raise #GP. Returns
+   *  false when the processor's register is the guest's own (the caller writes it directly). */
+  setGuestCr?(cpu: Cpu, n: number, value: number): boolean;
+  /** The descriptor-table registers the guest loaded, where the processor's point at shadow tables
+   *  (trap-and-emulate); undefined while they are the processor's own. */
+  guestTables?(cpu: Cpu): GuestTables | undefined;
   /** A block of guest code was decoded, or dropped (its bytes written), or every block was: binary translation's cache follows. */
   blockDecoded?(cpu: Cpu, b: Block): void;
   blockDropped?(cpu: Cpu, b: Block): void;
   blocksFlushed?(cpu: Cpu): void;
+}
+
+/** GDTR, IDTR, TR and LDTR as the guest loaded them (VmmHooks.guestTables). */
+export interface GuestTables {
+  gdtBase: number; gdtLimit: number;
+  idtBase: number; idtLimit: number;
+  trSel: number; trBase: number; trLimit: number;
+  ldtrSel: number;
 }

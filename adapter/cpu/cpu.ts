@@ -135,16 +135,19 @@ export class Cpu {
   deliveringVector = -1;
 
   // ---- memory ----
-  /** Host physical memory. */
+  /** The memory the CPU addresses, by host-physical address: guest RAM alone under plain emulation
+   *  (host-physical = guest-physical), all of host memory once a hypervisor attached (attachHost). */
   mem: Uint8Array;
   mem32: Int32Array;
   mem16: Uint16Array;
   dv: DataView;
   /** Size of guest RAM in bytes (guest-physical 0..ramSize-1 is RAM). */
   ramSize: number;
+  /** Host-physical address of guest-physical 0 (0 until a hypervisor attaches host memory). */
+  ramBase = 0;
   /** Guest-physical address mask: bit 20 cleared while the A20 gate is off. */
   a20Mask = -1;
-  /** gpaToHpa is the identity over RAM (no EPT): page walks read tables directly. Whoever replaces gpaToHpa clears it. */
+  /** gpaToHpa is the identity over RAM (plain emulation): page walks read tables directly. attachHost clears it. */
   gpaIdentity = false;
   /** Guest-physical -> host-physical; -1 for MMIO/unbacked. The hypervisor replaces it (EPT). `access` is
    *  ACC_READ/WRITE/EXEC, with ACC_TABLE added for the walker's page-table accesses. */
@@ -186,6 +189,35 @@ export class Cpu {
     this.code = new CodeCache(this);
     this.ptPages = new Uint8Array(mem.byteLength >>> 12);
     this.reset();
+  }
+
+  /**
+   * A hypervisor takes over: from now on the CPU addresses all of host memory, where guest RAM is
+   * the slot at `ramBase` (its structures live elsewhere in `hostMem`). Guest-physical addresses map
+   * to ramBase + gpa until the hypervisor installs its own gpaToHpa (EPT, shadow paging). Cached
+   * translations and decoded code, keyed by the old addresses, are dropped.
+   */
+  attachHost(hostMem: Uint8Array, ramBase: number): void {
+    if (ramBase + this.ramSize > hostMem.byteLength) throw new RangeError('guest RAM lies outside host memory');
+    this.mem = hostMem;
+    this.mem32 = new Int32Array(hostMem.buffer, hostMem.byteOffset, hostMem.byteLength >>> 2);
+    this.mem16 = new Uint16Array(hostMem.buffer, hostMem.byteOffset, hostMem.byteLength >>> 1);
+    this.dv = new DataView(hostMem.buffer, hostMem.byteOffset, hostMem.byteLength);
+    this.ramBase = ramBase;
+    const ram = this.ramSize;
+    this.gpaToHpa = (gpa) => ((gpa >>> 0) < ram ? ramBase + (gpa >>> 0) : -1);
+    this.gpaPeek = (gpa) => ((gpa >>> 0) < ram ? ramBase + (gpa >>> 0) : -1);
+    this.gpaIdentity = false;
+    this.ptPages = new Uint8Array(hostMem.byteLength >>> 12);
+    this.tlb.flushAll();
+    this.code.flushAll();
+    this.brk = true;
+  }
+
+  /** Guest-physical address of a host-physical one in guest RAM, or -1 (a hypervisor structure, MMIO). */
+  hpaToGpa(hpa: number): number {
+    const g = hpa - this.ramBase;
+    return hpa >= 0 && g >= 0 && g < this.ramSize ? g : -1;
   }
 
   /** Power-on state: real mode at F000:FFF0. */
@@ -497,11 +529,12 @@ export class Cpu {
     this.tlb.flushAll(); // write entries cached for it before must now take the slow path
   }
 
-  /** Something outside the CPU (loader, BIOS disk read, debugger) wrote host page `page`. */
-  noteExternalWrite(page: number): void {
+  /** Something outside the CPU (loader, BIOS disk read, debugger) wrote guest frame `gfn`. */
+  noteExternalWrite(gfn: number): void {
+    const page = gfn + (this.ramBase >>> 12);
     if (this.code.pageHasCode(page)) this.code.invalidatePage(page);
     if (page < this.ptPages.length && this.ptPages[page]) this.tlb.tablesWritten = true;
-    this.vmm.externalWrite?.(this, page);
+    this.vmm.externalWrite?.(this, gfn);
   }
 
   /** Set by walk(): WALK_* bits of the last translation. */

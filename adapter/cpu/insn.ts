@@ -61,7 +61,7 @@ export class Insn {
   /** Destination and source registers of a fast-path operation. */
   fd = 0;
   fs = 0;
-  /** Physical address of the first byte (for the debugger and invalidation). */
+  /** Guest-physical address of the first byte (HLE entry points, breakpoints); -1 outside guest RAM. */
   phys = 0;
   /** EIP (offset in CS) of the instruction when decoded. */
   eip = 0;

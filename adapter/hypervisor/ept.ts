@@ -60,7 +60,8 @@ export class Ept {
   invalidations = 0;
   private readonly walked = new Int32Array(4);
 
-  constructor(private readonly cpu: Cpu, private readonly pages: HostPages, readonly ramBytes: number, readonly opts: EptOptions) {
+  /** Guest RAM is the host range [ramBase, ramBase + ramBytes) (the memory slot). */
+  constructor(private readonly cpu: Cpu, private readonly pages: HostPages, readonly ramBytes: number, readonly ramBase: number, readonly opts: EptOptions) {
     this.pml4 = pages.allocOrThrow('EPT PML4');
     if (opts.eager) this.mapRange(0, ramBytes);
   }
@@ -70,9 +71,9 @@ export class Ept {
     return (this.pml4 | MT_WB | (3 << 3) | (this.opts.accessedDirty ? 0x40 : 0)) >>> 0;
   }
 
-  /** Host address of guest RAM (the memory slot): RAM sits at the start of host memory. */
+  /** Host address of a guest-physical RAM address (the memory slot), or -1 outside RAM. */
   slot(gpa: number): number {
-    return (gpa >>> 0) < this.ramBytes ? gpa >>> 0 : -1;
+    return (gpa >>> 0) < this.ramBytes ? this.ramBase + (gpa >>> 0) : -1;
   }
 
   private lo(a: number): number { return this.cpu.dv.getInt32(a, true); }
@@ -196,12 +197,15 @@ export class Ept {
     return true;
   }
 
-  /** The largest page that maps `gpa` wholly inside RAM, up to the configured size. */
+  /**
+   * The largest page that maps `gpa` wholly inside RAM, up to the configured size. Its host address
+   * must be aligned to the page size as well: with RAM at 16 MiB, 1 GiB pages never fit.
+   */
   granuleFor(gpa: number): EptPageSize {
     for (const s of ['1g', '2m'] as const) {
       if (SIZE_BYTES[s] > SIZE_BYTES[this.opts.pageSize]) continue;
       const base = Math.floor(gpa / SIZE_BYTES[s]) * SIZE_BYTES[s];
-      if (base + SIZE_BYTES[s] <= this.ramBytes) return s;
+      if (base + SIZE_BYTES[s] <= this.ramBytes && this.slot(base) % SIZE_BYTES[s] === 0) return s;
     }
     return '4k';
   }

@@ -1,6 +1,7 @@
 // Host physical pages for the hypervisor's own structures (VMCS, I/O and MSR bitmaps, EPT tables,
-// shadow page tables). They come from the host memory the machine keeps above guest RAM, so each
-// structure has a real host physical address and sits in the same ArrayBuffer the CPU reads.
+// shadow page tables, shadow descriptor tables). They come from the low host memory the machine
+// keeps below guest RAM (machine/pc.ts draws the layout), so each structure has a real host
+// physical address, apart from every guest-physical one, in the same ArrayBuffer the CPU reads.
 import type { Cpu } from '../cpu/cpu';
 
 export const PAGE = 4096;

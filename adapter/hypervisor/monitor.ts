@@ -17,7 +17,7 @@ import { IF } from '../cpu/flags';
 import { OpFlag } from '../cpu/opcodes';
 import { formatInsn } from '../cpu/disasm';
 import type { Machine } from '../machine/pc';
-import { HostPages } from './hostpages';
+import { HostPages, PAGE } from './hostpages';
 import { ShadowMmu } from './shadow';
 import { guestWalk, type GuestView } from './gwalk';
 import { checkShadow, type ConsistencyReport } from './consistency';
@@ -77,9 +77,11 @@ export class Monitor implements ShadowHost {
     const cpu = (this.cpu = machine.cpu);
     this.translate = opts.translate ?? false;
     if (this.translate) this.translations = new TranslationCache(this);
-    this.pages = new HostPages(cpu, machine.ramBytes, machine.hostMem.length);
+    // The CPU now addresses host memory: the monitor's structures come from the pages under guest RAM.
+    cpu.attachHost(machine.hostMem, machine.ramBase);
+    this.pages = new HostPages(cpu, PAGE, machine.ramBase);
     this.window = new MonitorWindow(cpu, this.pages);
-    const g = this.guest, ram = machine.ramBytes;
+    const g = this.guest, ram = machine.ramBytes, base = machine.ramBase;
     this.guestView = {
       get paging() { return (g.cr0 & CR0_PG) !== 0 && (g.cr0 & CR0_PE) !== 0; },
       get cr3() { return g.cr3; },
@@ -89,14 +91,15 @@ export class Monitor implements ShadowHost {
       get pge() { return (g.cr4 & CR4_PGE) !== 0; },
       get nxe() { return (cpu.efer & EFER_NXE) !== 0; },
       pdpte: g.pdpte,
-      read32: (gpa) => ((gpa >>> 0) + 4 <= ram ? cpu.dv.getInt32(gpa >>> 0, true) : -1),
+      read32: (gpa) => ((gpa >>> 0) + 4 <= ram ? cpu.dv.getInt32(base + (gpa >>> 0), true) : -1),
       write32: (gpa, v) => {
         if ((gpa >>> 0) + 4 > ram) return;
-        cpu.dv.setInt32(gpa >>> 0, v, true);
-        if (cpu.code.pageHasCode(gpa >>> 12)) cpu.code.write(gpa >>> 0, 4);
+        const hpa = base + (gpa >>> 0);
+        cpu.dv.setInt32(hpa, v, true);
+        if (cpu.code.pageHasCode(hpa >>> 12)) cpu.code.write(hpa, 4);
       },
     };
-    this.shadow = new ShadowMmu(cpu, this.pages, ram, this.guestView);
+    this.shadow = new ShadowMmu(cpu, this.pages, ram, base, this.guestView);
     this.shadow.reserved = { index: WINDOW_PDE_INDEX, entry: this.window.pde() };
     this.holes = new Holes(this);
     if (opts.paravirt) this.pv = new Paravirt(this);
@@ -120,6 +123,8 @@ export class Monitor implements ShadowHost {
       peekTranslate: (_c, lin) => this.peekGuest(lin),
       guestCr: (_c, n) => this.guestCr(n),
       guestRing: () => this.guestRing(),
+      setGuestCr: (_c, n, v) => { if (!this.deprivileged) return false; if (n === 0) this.setGuestCr0(v); else if (n === 3) this.setGuestCr3(v); else this.setGuestCr4(v); return true; },
+      guestTables: () => (this.deprivileged ? this.v : undefined),
       externalWrite: (c, page) => { if (this.shadow.isTracked(page)) { this.shadow.zapFrame(page); c.tlb.flushAll(); } },
     };
     if (tc) {
@@ -128,10 +133,10 @@ export class Monitor implements ShadowHost {
       cpu.vmm.blocksFlushed = () => tc.flushed();
     }
     cpu.setVmmIntercepts((tc ? HOLE_CLASSES | BT_CLASSES : HOLE_CLASSES) | (pv ? Cls.Vmx : 0), (1 << 13) | (1 << 14));
-    cpu.gpaIdentity = false;
-    const ram = this.machine.ramBytes;
-    cpu.gpaPeek = (gpa) => ((gpa >>> 0) < ram ? gpa >>> 0 : -1);
-    cpu.gpaToHpa = (a) => ((a >>> 0) < ram ? a >>> 0 : -1);
+    // Until the guest enters protected mode, guest-physical goes to host-physical through the memory slot.
+    const mmu = this.shadow;
+    cpu.gpaPeek = (gpa) => mmu.hostAddress(gpa);
+    cpu.gpaToHpa = (gpa) => mmu.hostAddress(gpa);
     if (cpu.cr0 & CR0_PE) this.enterProtected();
   }
 
@@ -227,8 +232,8 @@ export class Monitor implements ShadowHost {
     this.guest.cr0 = cr0;
     c.cr0 = cr0;
     c.cr3 = this.guest.cr3;
-    const ram = this.machine.ramBytes;
-    c.gpaToHpa = (a) => ((a >>> 0) < ram ? a >>> 0 : -1);
+    const mmu = this.shadow;
+    c.gpaToHpa = (gpa) => mmu.hostAddress(gpa);
     c.tlb.flushAll();
     c.updateMode();
     c.setEflags(v.vif ? c.getEflags() | IF : c.getEflags() & ~IF);
@@ -281,7 +286,7 @@ export class Monitor implements ShadowHost {
     for (let k = 3; k >= 0; k--) {
       const gpa = this.peekGuest((lin + k) >>> 0);
       if (gpa < 0 || gpa >= this.machine.ramBytes) return undefined;
-      v = (v << 8) | this.cpu.mem[gpa];
+      v = (v << 8) | this.machine.ram[gpa];
     }
     return v | 0;
   }
@@ -289,8 +294,9 @@ export class Monitor implements ShadowHost {
     for (let k = 0; k < size; k++) {
       const gpa = this.peekGuest((lin + k) >>> 0);
       if (gpa < 0 || gpa >= this.machine.ramBytes) return false;
-      this.cpu.mem[gpa] = (value >>> (8 * k)) & 0xff;
-      if (this.cpu.code.pageHasCode(gpa >>> 12)) this.cpu.code.write(gpa, 1);
+      this.machine.ram[gpa] = (value >>> (8 * k)) & 0xff;
+      const hpa = this.machine.ramBase + gpa;
+      if (this.cpu.code.pageHasCode(hpa >>> 12)) this.cpu.code.write(hpa, 1);
     }
     return true;
   }

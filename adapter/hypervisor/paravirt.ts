@@ -35,7 +35,7 @@ export class Paravirt implements HypercallHost {
     for (let k = 0; k < len; k++) {
       const gpa = this.m.peekGuest((lin + k) >>> 0);
       if (gpa < 0 || gpa >= this.m.machine.ramBytes) return undefined;
-      out[k] = this.cpu.mem[gpa];
+      out[k] = this.m.machine.ram[gpa];
     }
     return out;
   }
@@ -51,7 +51,8 @@ export class Paravirt implements HypercallHost {
 
   // ------------------------------------------------------------------ page tables
 
-  private rd(gpa: number): number { return this.cpu.dv.getInt32(gpa, true); }
+  /** A dword of guest RAM by guest-physical address. */
+  private rd(gpa: number): number { return this.cpu.dv.getInt32(this.m.machine.ramBase + gpa, true); }
 
   /** Frames of the guest's current page directory and the page tables it points at. */
   tableFrames(): Set<number> {
@@ -115,10 +116,10 @@ export class Paravirt implements HypercallHost {
         for (let f = first; f < first + n; f++) if (tables.has(f)) return refuse();
       }
     }
-    const base = frame * 4096;
+    const base = m.shadow.slot(frame), hpa = base + (gpa & 0xfff);
     const before = new Int32Array(this.cpu.mem.buffer.slice(this.cpu.mem.byteOffset + base, this.cpu.mem.byteOffset + base + 4096));
-    this.cpu.dv.setInt32(gpa, value, true);
-    if (this.cpu.code.pageHasCode(frame)) this.cpu.code.write(gpa, 4);
+    this.cpu.dv.setInt32(hpa, value, true);
+    if (this.cpu.code.pageHasCode(hpa >>> 12)) this.cpu.code.write(hpa, 4);
     m.shadow.afterGuestWrite(frame, before);
     this.counters.mmuUpdates++;
     return 0;
@@ -206,7 +207,9 @@ export class Paravirt implements HypercallHost {
     for (let f = first; f < first + pages; f++) {
       if (give) {
         m.shadow.unmapFrame(f);
-        this.cpu.mem.fill(0, f * 4096, f * 4096 + 4096); // the host takes the page back
+        const hpa = m.shadow.slot(f);
+        this.cpu.mem.fill(0, hpa, hpa + 4096); // the host takes the page back
+        if (this.cpu.code.pageHasCode(hpa >>> 12)) this.cpu.code.invalidatePage(hpa >>> 12);
         this.ballooned.add(f);
         this.counters.ballooned++;
       } else {

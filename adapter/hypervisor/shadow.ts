@@ -72,7 +72,8 @@ export class ShadowMmu {
   refused: ((gfn: number) => boolean) | null = null;
   readonly counters: ShadowCounters = { fills: 0, reflected: 0, emulatedWrites: 0, zapped: 0, unshadowed: 0, rootSwitches: 0, rootReuses: 0, resets: 0, writeProtects: 0, invlpg: 0 };
 
-  constructor(private readonly cpu: Cpu, private readonly host: HostPages, readonly ramBytes: number, readonly guest: GuestView) {}
+  /** Guest RAM is the host range [ramBase, ramBase + ramBytes) (the memory slot). */
+  constructor(private readonly cpu: Cpu, private readonly host: HostPages, readonly ramBytes: number, readonly ramBase: number, readonly guest: GuestView) {}
 
   // ------------------------------------------------------------------ formats and helpers
 
@@ -87,9 +88,20 @@ export class ShadowMmu {
     this.changed = true;
   }
 
-  /** Host page of a guest frame (guest RAM sits at the start of host memory), or -1 outside RAM. */
+  /** Host address of a guest frame (in the memory slot), or -1 outside RAM. */
   slot(gfn: number): number {
-    return gfn >= 0 && gfn * 4096 < this.ramBytes ? gfn * 4096 : -1;
+    return gfn >= 0 && gfn * 4096 < this.ramBytes ? this.ramBase + gfn * 4096 : -1;
+  }
+
+  /** Host address of a guest-physical byte in RAM, or -1 (the debugger's view; paging-off accesses). */
+  hostAddress(gpa: number): number {
+    const h = this.slot(gpa >>> 12);
+    return h < 0 ? -1 : h + (gpa & 0xfff);
+  }
+
+  /** The guest frame a shadow leaf maps (its host page, back in guest-physical terms). */
+  private leafGfn(lo: number): number {
+    return (((lo & ~0xfff) >>> 0) - this.ramBase) / 4096;
   }
 
   /** The hypervisor's own entry in a root (32-bit: every directory shadow is a root), never the guest's. */
@@ -160,7 +172,7 @@ export class ShadowMmu {
     const lo = this.rd(at);
     if (!(lo & PTE_P)) return;
     if (page.level > 1) this.byHpa.get(lo & ~0xfff)?.parents.delete(at);
-    else this.rmapRemove((lo >>> 12) & 0xfffff, at);
+    else this.rmapRemove(this.leafGfn(lo), at);
     this.wrEntry(at, 0, 0);
     this.counters.zapped++;
   }
@@ -345,7 +357,7 @@ export class ShadowMmu {
     const li = this.pae ? (lin >>> 12) & 0x1ff : (lin >>> 12) & 0x3ff;
     const at = child.hpa + li * esz;
     const old = this.rd(at);
-    if (old & PTE_P) this.rmapRemove((old >>> 12) & 0xfffff, at);
+    if (old & PTE_P) this.rmapRemove(this.leafGfn(old), at);
     const [lo, hi] = this.leafFor(w, access, user);
     this.wrEntry(at, lo, hi);
     this.rmapAdd(w.gfn, at);

@@ -13,7 +13,7 @@ import { CS } from '../cpu/insn';
 import { ACC_WRITE, ACC_EXEC, ACC_TABLE } from '../cpu/paging';
 import { formatInsn } from '../cpu/disasm';
 import type { Machine } from '../machine/pc';
-import { HostPages } from './hostpages';
+import { HostPages, PAGE } from './hostpages';
 import { Vmcs, PIN, PROC, PROC2 } from './vmcs';
 import { IoBitmaps, MsrBitmap } from './bitmaps';
 import { Ept, EPT_R, EPT_W, EPT_X, EPT_RWX, WALK_MISCONFIG } from './ept';
@@ -31,6 +31,7 @@ import { shadowFault } from './shadowfaults';
 import { HYPERVISOR_STOP_STATUS } from './monitor';
 import { Hypercalls } from './hypercalls';
 import { VtxCalls } from './vtxcalls';
+import { setGuestCr0, setGuestCr3, setGuestCr4 } from './crs';
 
 /** VMCS keys of the segment fields (ES CS SS DS FS GS) and PDPTEs, built once. */
 const SEG_KEYS = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'].map((n) => [`guest_${n}_selector`, `guest_${n}_base`, `guest_${n}_limit`, `guest_${n}_access_rights`]);
@@ -88,12 +89,14 @@ export class Vm {
     this.memory = opts.memory;
     this.settings = opts.settings;
     this.stats = new ExitStats(opts.settings.traceSize);
-    this.pages = new HostPages(cpu, machine.ramBytes, machine.hostMem.length);
+    // The CPU now addresses host memory: the structures below come from the pages under guest RAM.
+    cpu.attachHost(machine.hostMem, machine.ramBase);
+    this.pages = new HostPages(cpu, PAGE, machine.ramBase);
     this.vmcs = new Vmcs(this.pages);
     this.io = new IoBitmaps(cpu, this.pages);
     this.msr = new MsrBitmap(cpu, this.pages);
     this.guest = { cr0: cpu.cr0, cr2: cpu.cr2, cr3: cpu.cr3, cr4: cpu.cr4, pdpte: new Int32Array(8) };
-    const g = this.guest, ram = machine.ramBytes;
+    const g = this.guest, ram = machine.ramBytes, base = machine.ramBase;
     this.guestView = {
       get cr3() { return g.cr3; },
       get wp() { return (g.cr0 & CR0_WP) !== 0; },
@@ -102,13 +105,13 @@ export class Vm {
       get pge() { return (g.cr4 & CR4_PGE) !== 0; },
       get nxe() { return (cpu.efer & EFER_NXE) !== 0; },
       pdpte: g.pdpte,
-      read32: (gpa) => ((gpa >>> 0) + 4 <= ram ? cpu.dv.getInt32(gpa >>> 0, true) : -1),
+      read32: (gpa) => ((gpa >>> 0) + 4 <= ram ? cpu.dv.getInt32(base + (gpa >>> 0), true) : -1),
       write32: (gpa) => void gpa, // replaced below (needs code-cache coherence)
     };
     this.guestView.write32 = (gpa, v) => this.writeGuest32(gpa, v);
     this.programVmcs();
-    if (this.memory === 'ept') this.ept = new Ept(cpu, this.pages, ram, this.settings.ept);
-    else this.shadow = new ShadowMmu(cpu, this.pages, ram, this.guestView);
+    if (this.memory === 'ept') this.ept = new Ept(cpu, this.pages, ram, base, this.settings.ept);
+    else this.shadow = new ShadowMmu(cpu, this.pages, ram, base, this.guestView);
     this.vtxCalls = new VtxCalls(this);
     this.install();
   }
@@ -151,6 +154,7 @@ export class Vm {
       event: (c, e) => this.onEvent(e),
       exitFor: (c, i) => this.exitFor(i),
       guestCr: (_c, n) => this.guestCr(n),
+      setGuestCr: (_c, n, v) => { if (n === 0) setGuestCr0(this, v); else if (n === 3) setGuestCr3(this, v); else setGuestCr4(this, v); return true; },
     };
     if (this.shadow) {
       const mmu = this.shadow;
@@ -159,14 +163,13 @@ export class Vm {
       cpu.vmm.externalWrite = (c, page) => { if (mmu.isTracked(page)) { mmu.zapFrame(page); c.tlb.flushAll(); } };
     }
     cpu.setVmmIntercepts(interceptClasses(this), this.settings.exceptionBitmap >>> 0);
-    cpu.gpaIdentity = false;
-    const ram = this.machine.ramBytes;
     if (this.ept) {
       const ept = this.ept;
       cpu.gpaToHpa = (gpa, access) => this.eptAccess(gpa, access);
       cpu.gpaPeek = (gpa) => { const h = ept.walk(gpa, 0, false, true); return h >= 0 ? h : ept.slot(gpa); };
     } else {
-      cpu.gpaPeek = (gpa) => ((gpa >>> 0) < ram ? gpa >>> 0 : -1);
+      const mmu = this.shadow!;
+      cpu.gpaPeek = (gpa) => mmu.hostAddress(gpa);
       this.configureShadow(true);
     }
     const pic = this.machine.pic;
@@ -401,18 +404,19 @@ export class Vm {
   /**
    * Guest paging on or off, WP or paging-mode changes: the processor walks the shadow root (paging
    * on: CR3 = root, CR0.WP forced on so write-protected guest tables trap in supervisor mode too) or
-   * nothing (paging off: guest-physical is host-physical through the memory slot).
+   * nothing (paging off: guest-physical goes to host-physical through the memory slot).
    */
   configureShadow(reset: boolean): void {
     const cpu = this.cpu, mmu = this.shadow!;
-    const ram = this.machine.ramBytes, host = this.machine.hostMem.length;
+    const host = this.machine.hostMem.length;
     if (reset) mmu.reset();
     if ((this.guest.cr0 & CR0_PG) !== 0 && (this.guest.cr0 & 1) !== 0) {
+      // The processor walks shadow tables, whose entries already hold host addresses.
       cpu.gpaToHpa = (a) => ((a >>> 0) < host ? a >>> 0 : -1);
       cpu.cr0 |= CR0_WP;
       mmu.activateRoot();
     } else {
-      cpu.gpaToHpa = (a) => ((a >>> 0) < ram ? a >>> 0 : -1);
+      cpu.gpaToHpa = (gpa) => mmu.hostAddress(gpa);
       cpu.cr3 = this.guest.cr3;
     }
     mmu.changed = false;
@@ -465,8 +469,9 @@ export class Vm {
   private writeGuest32(gpa: number, v: number): void {
     gpa >>>= 0;
     if (gpa + 4 > this.machine.ramBytes) return;
-    this.cpu.dv.setInt32(gpa, v, true);
-    if (this.cpu.code.pageHasCode(gpa >>> 12)) this.cpu.code.write(gpa, 4);
+    const hpa = this.machine.ramBase + gpa;
+    this.cpu.dv.setInt32(hpa, v, true);
+    if (this.cpu.code.pageHasCode(hpa >>> 12)) this.cpu.code.write(hpa, 4);
   }
 
   /** The control register the guest believes it has. */

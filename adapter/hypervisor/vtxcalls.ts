@@ -56,6 +56,7 @@ export class VtxCalls implements HypercallHost {
       if (give ? this.ballooned.has(f) || vm.shadow?.isTracked(f) : !this.ballooned.has(f)) return E_INVAL;
     }
     for (let f = first; f < first + pages; f++) {
+      const hpa = vm.machine.ramBase + f * 4096; // the frame's host page in the memory slot
       if (give) {
         if (vm.ept) {
           if (!vm.ept.splitAt(f * 4096)) return E_INVAL;
@@ -64,13 +65,13 @@ export class VtxCalls implements HypercallHost {
           vm.shadow.unmapFrame(f);
           this.counters.unmapped++;
         }
-        c.mem.fill(0, f * 4096, f * 4096 + 4096); // the host takes the page back
-        if (c.code.pageHasCode(f)) c.code.invalidatePage(f);
+        c.mem.fill(0, hpa, hpa + 4096); // the host takes the page back
+        if (c.code.pageHasCode(hpa >>> 12)) c.code.invalidatePage(hpa >>> 12);
         this.ballooned.add(f);
         this.counters.freed++;
       } else {
         this.ballooned.delete(f);
-        vm.ept?.mapPage(f * 4096, f * 4096, '4k', EPT_RWX);
+        vm.ept?.mapPage(f * 4096, hpa, '4k', EPT_RWX);
         this.counters.reclaimed++;
       }
     }
@@ -83,7 +84,8 @@ export class VtxCalls implements HypercallHost {
     const f = gpa >>> 12;
     if (!this.ballooned.has(f)) return false;
     this.ballooned.delete(f);
-    this.vm.ept?.mapPage(f * 4096, f * 4096, '4k', EPT_RWX);
+    const ept = this.vm.ept;
+    ept?.mapPage(f * 4096, ept.slot(f * 4096), '4k', EPT_RWX);
     this.counters.repopulated++;
     return true;
   }

@@ -1,5 +1,5 @@
-// The PC: host physical memory with guest RAM at its start, the CPU, the port bus and the devices,
-// wired together; the HLE BIOS for boot images; and applying a loaded guest to it.
+// The PC: host physical memory with guest RAM in it, the CPU, the port bus and the devices, wired
+// together; the HLE BIOS for boot images; and applying a loaded guest to it.
 import { Cpu, AR_P, AR_S, AR_DB, AR_G, AR_DPL_SHIFT } from '../cpu/cpu';
 import type { CpuHost } from '../cpu/bus';
 import { ES, CS, SS, DS, FS, GS } from '../cpu/insn';
@@ -18,8 +18,21 @@ import type { Disk } from './bios/env';
 import type { LoadedGuest, SegmentInit } from './loaders/types';
 
 export const MiB = 1 << 20;
-/** Host memory kept beyond guest RAM for the hypervisor's own structures. */
+
+/**
+ * The layout of host physical memory, as a hypervisor sees it:
+ *
+ *   0x0000000 - 0x0FFFFFF   the hypervisor's own structures (VMCS, I/O and MSR bitmaps, EPT tables,
+ *                           shadow page tables, shadow descriptor tables); host page 0 stays unused
+ *   0x1000000 - +RAM        guest RAM: guest-physical 0 is host-physical GUEST_RAM_BASE
+ *
+ * Guest RAM is one memory slot (as KVM calls it) at a base that is not 0, so an EPT entry or shadow
+ * PTE shows a host address that differs from the guest one, and code that uses a guest-physical
+ * address as a host-physical one reads the wrong bytes instead of working by accident. Under
+ * virtualization "none" there is no host: the CPU addresses guest RAM alone (Machine.ram).
+ */
 export const HOST_RESERVE = 16 * MiB;
+export const GUEST_RAM_BASE = HOST_RESERVE;
 
 export interface MachineOptions {
   ramBytes: number;
@@ -33,7 +46,12 @@ export interface MachineExit {
 
 export class Machine implements CpuHost {
   readonly ramBytes: number;
+  /** Host physical memory: the hypervisor's structures, then guest RAM at ramBase. */
   readonly hostMem: Uint8Array;
+  /** Host-physical address of guest-physical 0. */
+  readonly ramBase = GUEST_RAM_BASE;
+  /** Guest RAM by guest-physical address (a view of hostMem): devices, the BIOS and loaders use it. */
+  readonly ram: Uint8Array;
   readonly cpu: Cpu;
   readonly ports = new PortBus();
   readonly clock: Clock;
@@ -54,8 +72,10 @@ export class Machine implements CpuHost {
 
   constructor(opts: MachineOptions) {
     this.ramBytes = opts.ramBytes;
-    this.hostMem = new Uint8Array(opts.ramBytes + HOST_RESERVE);
-    this.cpu = new Cpu(this, this.hostMem, opts.ramBytes);
+    this.hostMem = new Uint8Array(this.ramBase + opts.ramBytes);
+    this.ram = this.hostMem.subarray(this.ramBase, this.ramBase + opts.ramBytes);
+    // Plain emulation: the CPU sees guest RAM only. A hypervisor hands it all of host memory (Cpu.attachHost).
+    this.cpu = new Cpu(this, this.ram, opts.ramBytes);
     this.clock = new Clock(opts.realtime ? 'realtime' : 'virtual');
     const cpu = this.cpu;
     this.clock.bindInstructionCounter(() => cpu.icount + cpu.idleTicks);
@@ -63,7 +83,7 @@ export class Machine implements CpuHost {
     this.cmos = new Cmos(this.clock, { ramBytes: opts.ramBytes });
     this.sysctl = new SystemControlPortB(this.clock, this.pit);
     this.ps2 = new Ps2Controller();
-    this.vga = new VgaText(() => this.hostMem);
+    this.vga = new VgaText(() => this.ram);
     this.timed = [this.pit, this.cmos];
 
     this.pic.onOutput = (level) => { cpu.intrLine = level; if (level) cpu.brk = true; };
@@ -127,13 +147,13 @@ export class Machine implements CpuHost {
   writePhys(gpa: number, bytes: Uint8Array): void {
     const end = gpa + bytes.length;
     if (gpa < 0 || end > this.ramBytes) throw new RangeError(`guest write 0x${gpa.toString(16)}+${bytes.length} is outside RAM`);
-    this.hostMem.set(bytes, gpa);
+    this.ram.set(bytes, gpa);
     for (let p = gpa >>> 12; p <= (end - 1) >>> 12; p++) this.cpu.noteExternalWrite(p);
   }
   readPhys(gpa: number, len: number): Uint8Array {
     const out = new Uint8Array(len).fill(0xff);
     const end = Math.min(gpa + len, this.ramBytes);
-    if (gpa < end) out.set(this.hostMem.subarray(gpa, end));
+    if (gpa < end) out.set(this.ram.subarray(gpa, end));
     return out;
   }
 
@@ -163,7 +183,7 @@ export class Machine implements CpuHost {
     const needsBios = g.initial.mode === 'real';
     if (needsBios) {
       this.bios = new Bios({
-        cpu: this.cpu, ports: this.ports, ramSize: this.ramBytes, disks: this.disks,
+        cpu: this.cpu, ports: this.ports, ram: this.ram, ramSize: this.ramBytes, disks: this.disks,
         readPhys: (a, n) => this.readPhys(a, n), writePhys: (a, b) => this.writePhys(a, b),
         setA20: (on) => this.setA20(on), getA20: () => this.getA20(),
       });
@@ -196,8 +216,8 @@ export class Machine implements CpuHost {
     void AR_P; void AR_S; void AR_DPL_SHIFT;
   }
 
-  /** Guest RAM as a view (for inspectors). */
+  /** Guest RAM as a view, by guest-physical address (for inspectors). */
   guestRam(): Uint8Array {
-    return this.hostMem.subarray(0, this.ramBytes);
+    return this.ram;
   }
 }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Machine, MiB } from '../../adapter/machine/pc';
+import { Machine, MiB, GUEST_RAM_BASE } from '../../adapter/machine/pc';
 import { createHypervisor } from '../../adapter/hypervisor/modes';
 import type { Vm } from '../../adapter/hypervisor/vm';
 import { EXIT } from '../../adapter/hypervisor/exits';
@@ -21,6 +21,8 @@ function vm(settings: Record<string, unknown> = {}) {
 }
 
 const PAGE = 0x200000;
+/** Where guest-physical PAGE lives in host memory: guest RAM starts at host-physical GUEST_RAM_BASE. */
+const HOST_PAGE = GUEST_RAM_BASE + PAGE;
 const ACCESSES = [[ACC_READ, EPT_R, 'read'], [ACC_WRITE, EPT_W, 'write'], [ACC_EXEC, EPT_X, 'fetch']] as const;
 
 test('violation qualification: access bits 2:0 and the permissions walked in 5:3, for each permission and access', () => {
@@ -28,12 +30,12 @@ test('violation qualification: access bits 2:0 and the permissions walked in 5:3
   for (const rwx of [0, EPT_R, EPT_R | EPT_W, EPT_X, EPT_R | EPT_X, EPT_R | EPT_W | EPT_X]) {
     for (const [acc, bit, name] of ACCESSES) {
       const { v, cpu, ept } = vm();
-      assert.ok(ept.mapPage(PAGE, PAGE, '4k', rwx));
+      assert.ok(ept.mapPage(PAGE, HOST_PAGE, '4k', rwx));
       const before = v.stats.total;
       cpu.xlatLin = 0x12345000;
       const hpa = cpu.gpaToHpa(PAGE + 0x10, acc);
       const allowed = (rwx & bit) === bit;
-      assert.equal(hpa, PAGE + 0x10, `rwx=${rwx} ${name}: the access completes (after the handler, if it exited)`);
+      assert.equal(hpa, HOST_PAGE + 0x10, `rwx=${rwx} ${name}: the access completes (after the handler, if it exited)`);
       if (allowed) {
         assert.equal(v.stats.total, before, `rwx=${rwx} ${name}: allowed, no exit`);
         continue;
@@ -55,7 +57,7 @@ test('violation qualification: access bits 2:0 and the permissions walked in 5:3
 
 test('a guest paging-structure access: qualification bit 8 clear, counted as a write when A/D flags are on', () => {
   const { v, cpu, ept } = vm();
-  ept.mapPage(PAGE, PAGE, '4k', EPT_R | EPT_X);
+  ept.mapPage(PAGE, HOST_PAGE, '4k', EPT_R | EPT_X);
   cpu.cr0 |= 1 | CR0_PG; // a paging guest: the walker reads its tables through EPT
   cpu.xlatLin = 0x400000;
   cpu.gpaToHpa(PAGE + 8, ACC_READ | ACC_TABLE);
@@ -64,16 +66,16 @@ test('a guest paging-structure access: qualification bit 8 clear, counted as a w
   assert.equal(r.qualification & 7, EPT_W, 'treated as a write (EPT A/D enabled)');
   assert.equal(r.qualification & 0x180, 0x80, 'linear address valid, but the access was to a paging-structure entry');
   const noAd = vm({ ept_accessed_dirty: false });
-  noAd.ept.mapPage(PAGE, PAGE, '4k', EPT_R | EPT_X);
+  noAd.ept.mapPage(PAGE, HOST_PAGE, '4k', EPT_R | EPT_X);
   noAd.cpu.cr0 |= 1 | CR0_PG;
   const before = noAd.v.stats.total;
-  assert.equal(noAd.cpu.gpaToHpa(PAGE + 8, ACC_READ | ACC_TABLE), PAGE + 8);
+  assert.equal(noAd.cpu.gpaToHpa(PAGE + 8, ACC_READ | ACC_TABLE), HOST_PAGE + 8);
   assert.equal(noAd.v.stats.total, before, 'without A/D flags a read-only mapping is enough to read a table');
 });
 
 test('accessed and dirty flags are set by the walk, in every entry and on the leaf', () => {
   const { cpu, ept } = vm();
-  ept.mapPage(PAGE, PAGE, '4k', 7);
+  ept.mapPage(PAGE, HOST_PAGE, '4k', 7);
   cpu.gpaToHpa(PAGE, ACC_READ);
   const leaf = () => cpu.dv.getInt32(ept.entryAddress(PAGE, 1), true);
   assert.equal(leaf() & (EPT_ACCESSED | EPT_DIRTY), EPT_ACCESSED, 'a read sets accessed only');
@@ -81,7 +83,7 @@ test('accessed and dirty flags are set by the walk, in every entry and on the le
   cpu.gpaToHpa(PAGE, ACC_WRITE);
   assert.equal(leaf() & EPT_DIRTY, EPT_DIRTY, 'a write sets dirty');
   const off = vm({ ept_accessed_dirty: false });
-  off.ept.mapPage(PAGE, PAGE, '4k', 7);
+  off.ept.mapPage(PAGE, HOST_PAGE, '4k', 7);
   off.cpu.gpaToHpa(PAGE, ACC_WRITE);
   assert.equal(off.cpu.dv.getInt32(off.ept.entryAddress(PAGE, 1), true) & (EPT_ACCESSED | EPT_DIRTY), 0);
   assert.equal(off.ept.eptp() & 0x40, 0, 'EPTP bit 6 follows the setting');
@@ -102,12 +104,12 @@ test('2 MiB and 1 GiB pages translate every byte inside them', () => {
 
 test('misconfigurations exit with 49 and stop the VM', () => {
   const cases: [string, (e: ReturnType<typeof vm>) => void][] = [
-    ['write without read', (e) => e.ept.mapPage(PAGE, PAGE, '4k', EPT_W)],
-    ['write and execute without read', (e) => e.ept.mapPage(PAGE, PAGE, '4k', EPT_W | EPT_X)],
-    ['memory type 2', (e) => e.ept.mapPage(PAGE, PAGE, '4k', 7, 2)],
-    ['memory type 7', (e) => e.ept.mapPage(PAGE, PAGE, '4k', 7, 7)],
-    ['reserved address bit 36', (e) => { e.ept.mapPage(PAGE, PAGE, '4k', 7); e.cpu.dv.setInt32(e.ept.entryAddress(PAGE, 1) + 4, 0x10, true); }],
-    ['reserved bits in a directory entry', (e) => { e.ept.mapPage(PAGE, PAGE, '4k', 7); const a = e.ept.entryAddress(PAGE, 2); e.cpu.dv.setInt32(a, e.cpu.dv.getInt32(a, true) | 0x18, true); }],
+    ['write without read', (e) => e.ept.mapPage(PAGE, HOST_PAGE, '4k', EPT_W)],
+    ['write and execute without read', (e) => e.ept.mapPage(PAGE, HOST_PAGE, '4k', EPT_W | EPT_X)],
+    ['memory type 2', (e) => e.ept.mapPage(PAGE, HOST_PAGE, '4k', 7, 2)],
+    ['memory type 7', (e) => e.ept.mapPage(PAGE, HOST_PAGE, '4k', 7, 7)],
+    ['reserved address bit 36', (e) => { e.ept.mapPage(PAGE, HOST_PAGE, '4k', 7); e.cpu.dv.setInt32(e.ept.entryAddress(PAGE, 1) + 4, 0x10, true); }],
+    ['reserved bits in a directory entry', (e) => { e.ept.mapPage(PAGE, HOST_PAGE, '4k', 7); const a = e.ept.entryAddress(PAGE, 2); e.cpu.dv.setInt32(a, e.cpu.dv.getInt32(a, true) | 0x18, true); }],
   ];
   for (const [what, make] of cases) {
     const e = vm();
@@ -119,8 +121,8 @@ test('misconfigurations exit with 49 and stop the VM', () => {
     assert.match(e.m.exit?.reason ?? '', /EPT misconfiguration at guest-physical 0x200000/, what);
   }
   const fine = vm();
-  fine.ept.mapPage(PAGE, PAGE, '4k', EPT_X); // execute-only is allowed
-  assert.equal(fine.cpu.gpaToHpa(PAGE, ACC_EXEC), PAGE);
+  fine.ept.mapPage(PAGE, HOST_PAGE, '4k', EPT_X); // execute-only is allowed
+  assert.equal(fine.cpu.gpaToHpa(PAGE, ACC_EXEC), HOST_PAGE);
   assert.equal(fine.m.exit, undefined);
 });
 
@@ -147,7 +149,7 @@ test('lazy EPT of a paging guest: the two-dimensional walk reads guest tables th
   const cr3 = vmx.guestCr(3) & ~0xfff;
   for (const x of tableAccess) {
     // The frame is the page table the guest's directory names for that linear address.
-    const pde = r.machine.cpu.dv.getInt32(cr3 + (x.guestLinear >>> 22) * 4, true);
+    const pde = new DataView(r.machine.ram.buffer, r.machine.ram.byteOffset).getInt32(cr3 + (x.guestLinear >>> 22) * 4, true);
     assert.equal((pde & ~0xfff) >>> 0, (x.guestPhysical & ~0xfff) >>> 0, `table read for linear 0x${x.guestLinear.toString(16)}`);
   }
   // Every EPT leaf the guest used has its accessed flag set; the guest's page-table frames are dirty

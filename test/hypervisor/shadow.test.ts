@@ -8,17 +8,20 @@ import { assembleFile, haveNasm, repoRoot, runGuest, MODES } from './harness';
 import type { Vm } from '../../adapter/hypervisor/vm';
 import { ROLE_WP } from '../../adapter/hypervisor/shadow';
 import { checkShadow } from '../../adapter/hypervisor/consistency';
+import { GUEST_RAM_BASE } from '../../adapter/machine/pc';
 
 const nasm = haveNasm();
 const PD_A = 0x200000, PT1 = 0x202000, PD_B = 0x203000, F_A = 0x300000, F_B = 0x310000, F_C = 0x320000, RO_PAGE = 0x180000, WINDOW = 0x400000;
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40;
+/** The host-physical address of a guest-physical one: guest RAM starts at host-physical GUEST_RAM_BASE. */
+const host = (gpa: number) => GUEST_RAM_BASE + gpa;
 
 /** The shadow leaf that maps a linear address now (its low dword), or 0 when there is none. */
 function leaf(vm: Vm, lin: number): number {
   const l = vm.shadow!.leafLocation(lin);
   return l ? vm.cpu.dv.getInt32(l.page.hpa + l.index * 4, true) >>> 0 : 0;
 }
-const guest32 = (vm: Vm, gpa: number) => vm.cpu.dv.getInt32(gpa, true) >>> 0;
+const guest32 = (vm: Vm, gpa: number) => new DataView(vm.machine.ram.buffer, vm.machine.ram.byteOffset).getInt32(gpa, true) >>> 0;
 
 test('shadow tables stay consistent through PTE writes, INVLPG, CR3 switches, CR0.WP and PSE pages', { skip: !nasm && 'nasm not installed' }, () => {
   const image = assembleFile(join(repoRoot, 'test/hypervisor/guests/shadow-cases.asm'));
@@ -31,7 +34,7 @@ test('shadow tables stay consistent through PTE writes, INVLPG, CR3 switches, CR
       assert.equal(vm.guestCr(3), PD_A, 'the guest still sees its own CR3');
     },
     '2': (vm) => {
-      assert.equal(leaf(vm, WINDOW) & ~0xfff, F_A, 'WINDOW -> frame A');
+      assert.equal(leaf(vm, WINDOW) & ~0xfff, host(F_A), 'WINDOW -> frame A, at its host address');
       assert.equal(leaf(vm, WINDOW) & RW, 0, 'read only: the guest entry is not dirty yet');
       assert.equal(leaf(vm, WINDOW + 0x1000) & RW, RW, 'written page: writable in the shadow');
       assert.equal(guest32(vm, PT1 + 4) & (A | D), A | D, 'accessed and dirty set in the guest PTE');
@@ -45,15 +48,15 @@ test('shadow tables stay consistent through PTE writes, INVLPG, CR3 switches, CR
     },
     '4': (vm) => {
       assert.ok(vm.shadow!.counters.invlpg >= 1);
-      assert.equal(leaf(vm, WINDOW) & ~0xfff, F_B, 'rebuilt from the new PTE');
+      assert.equal(leaf(vm, WINDOW) & ~0xfff, host(F_B), 'rebuilt from the new PTE');
     },
     '5': (vm) => {
       assert.equal(vm.shadow!.root!.gfn, PD_B >>> 12, 'a root for directory B');
-      assert.equal(leaf(vm, WINDOW) & ~0xfff, F_C);
+      assert.equal(leaf(vm, WINDOW) & ~0xfff, host(F_C));
     },
     '6': (vm) => {
       assert.equal(vm.shadow!.root!.gfn, PD_A >>> 12, 'back to the root of A (kept in the cache)');
-      assert.equal(leaf(vm, WINDOW) & ~0xfff, F_B);
+      assert.equal(leaf(vm, WINDOW) & ~0xfff, host(F_B));
     },
     '7': (vm) => {
       assert.equal(vm.shadow!.root!.role & ROLE_WP, 0, 'CR0.WP is part of the role: a root for WP = 0');
@@ -69,7 +72,7 @@ test('shadow tables stay consistent through PTE writes, INVLPG, CR3 switches, CR
     '9': (vm) => {
       const l = vm.shadow!.leafLocation(0x801234);
       assert.ok(l && l.page.direct, 'a guest 4 MiB page is shadowed by a direct shadow page of 4 KiB entries');
-      assert.equal(leaf(vm, 0x801234) & ~0xfff, 0x801000);
+      assert.equal(leaf(vm, 0x801234) & ~0xfff, host(0x801000));
     },
   };
   const r = runGuest(image, 'flat', 'shadow', {
@@ -100,7 +103,9 @@ test('the consistency check finds a shadow entry that disagrees with the guest',
       const at = l.page.hpa + l.index * 4;
       const good = vm!.cpu.dv.getInt32(at, true);
       const issues = (v: number) => { vm!.cpu.dv.setInt32(at, v, true); const r = checkShadow(mmu, vm!.guestView).issues; vm!.cpu.dv.setInt32(at, good, true); return r; };
-      assert.match(issues((good & 0xfff) | F_C).join('\n'), /maps host 0x320000, but guest frame 0x300 is at host 0x300000/);
+      assert.match(issues((good & 0xfff) | host(F_C)).join('\n'), /maps host 0x1320000, but guest frame 0x300 is at host 0x1300000/);
+      // The mistake of using a guest-physical address as a host-physical one is caught too.
+      assert.match(issues((good & 0xfff) | F_A).join('\n'), /maps host 0x300000, but guest frame 0x300 is at host 0x1300000/);
       assert.match(issues(good | RW).join('\n'), /writable while the guest entry is clean/);
       // Were frame A+1 (written, so writable in the shadow) a guest page table, its mapping would have to be read-only.
       mmu.tracked.set((F_A + 0x1000) >>> 12, 1);
@@ -118,7 +123,7 @@ test('a write that bypasses the write protection (the debugger, a device) resync
   const r = runGuest(image, 'flat', 'shadow', {
     onDebugByte: (b, vm, m) => {
       if (b !== '6'.charCodeAt(0)) return;
-      assert.equal(leaf(vm!, WINDOW) & ~0xfff, F_B);
+      assert.equal(leaf(vm!, WINDOW) & ~0xfff, host(F_B));
       const pte = new Uint8Array(4);
       new DataView(pte.buffer).setUint32(0, F_C | 3, true);
       m.writePhys(PT1, pte); // as the debugger's memory write does

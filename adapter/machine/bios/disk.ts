@@ -31,7 +31,7 @@ export class DiskServices {
   }
 
   private finish(c: Cpu, drive: number, code: number): void {
-    this.env.cpu.mem[drive & 0x80 ? BDA_DISK_STATUS : BDA_FLOPPY_STATUS] = code;
+    this.env.ram[drive & 0x80 ? BDA_DISK_STATUS : BDA_FLOPPY_STATUS] = code;
     status(c, code);
   }
 
@@ -78,7 +78,7 @@ export class DiskServices {
         this.finish(c, drive, OK); // reset, seek, recalibrate, ready, diagnostics: nothing to do
         return;
       case 0x01: { // last status; AL is left alone
-        const st = this.env.cpu.mem[floppy ? BDA_FLOPPY_STATUS : BDA_DISK_STATUS];
+        const st = this.env.ram[floppy ? BDA_FLOPPY_STATUS : BDA_DISK_STATUS];
         status(c, st);
         return;
       }
@@ -138,7 +138,7 @@ export class DiskServices {
   private geometry(c: Cpu, d: Disk): void {
     const floppy = !(d.drive & 0x80);
     const maxCyl = d.cylinders - (floppy ? 1 : 2);
-    const count = floppy ? this.env.disks.filter((x) => !(x.drive & 0x80)).length : this.env.cpu.mem[BDA_HD_COUNT];
+    const count = floppy ? this.env.disks.filter((x) => !(x.drive & 0x80)).length : this.env.ram[BDA_HD_COUNT];
     setAX(c, 0);
     setCX(c, ((maxCyl & 0xff) << 8) | ((maxCyl >> 2) & 0xc0) | d.sectors);
     if (floppy) {

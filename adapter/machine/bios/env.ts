@@ -17,6 +17,8 @@ export interface Disk {
 export interface BiosEnv {
   cpu: Cpu;
   ports: PortBus;
+  /** Guest RAM by guest-physical address (never the CPU's memory: under a hypervisor that is host memory). */
+  ram: Uint8Array;
   ramSize: number;
   disks: Disk[];
   /** Guest-physical access that keeps decoded code coherent. */

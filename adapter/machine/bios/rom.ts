@@ -45,7 +45,7 @@ export class Bios {
 
   install(): void {
     const { cpu } = this.env;
-    const m = cpu.mem;
+    const m = this.env.ram;
     const w16 = (a: number, v: number) => { m[a] = v & 0xff; m[a + 1] = (v >> 8) & 0xff; };
     // ROM area: HLT everywhere, then the stubs.
     m.fill(0xf4, 0xf0000, 0x100000);

@@ -28,7 +28,7 @@ export class SystemServices {
 
   constructor(private readonly env: BiosEnv) {}
 
-  private get mem(): Uint8Array { return this.env.cpu.mem; }
+  private get mem(): Uint8Array { return this.env.ram; }
   private rd16(a: number): number { return this.mem[a] | (this.mem[a + 1] << 8); }
   private wr16(a: number, v: number): void { this.mem[a] = v & 0xff; this.mem[a + 1] = (v >> 8) & 0xff; }
 

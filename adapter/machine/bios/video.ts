@@ -10,7 +10,7 @@ const BDA_CURSOR = 0x450, BDA_MODE = 0x449, BDA_COLS = 0x44a, BDA_PAGE = 0x462, 
 export class Video {
   constructor(private readonly env: BiosEnv) {}
 
-  private get mem(): Uint8Array { return this.env.cpu.mem; }
+  private get mem(): Uint8Array { return this.env.ram; }
 
   /** Mode 03h: clear the screen and home the cursor. */
   reset(): void {
