@@ -6,7 +6,8 @@
 //
 // Requests (DebugSession.customRequest(command, args)):
 //   ringside/cpu         -> RingsideCpuState        vCPU state: mode, CPL, EIP, rings, recent transitions
-//   ringside/translate   RingsideTranslateArgs -> RingsideTranslation   a real walk of the guest's tables
+//   ringside/translate   RingsideTranslateArgs -> RingsideTranslation   a real walk of the guest's tables (from the
+//                        guest's CR3; the shadow or EPT walk beside it where the mode has one)
 //   ringside/pagetables  RingsidePageTablesArgs -> RingsidePageTables   every present mapping, ranges merged
 //   ringside/gdt         RingsideTableArgs -> RingsideDescriptorTable   GDT (or LDT/IDT with `table`) decoded
 //
@@ -51,6 +52,12 @@ export interface RingsideCpuState {
   transitions: RingsideRingTransition[];
   /** Why the guest last stopped. */
   stopReason?: string;
+  /**
+   * cr0/cr3/cr4 above (and `paging`) are what the guest believes it loaded. Where the hypervisor keeps
+   * the processor's apart (shadow paging: CR3 holds the shadow root, CR0.WP forced; trap-and-emulate),
+   * the processor's values, present only then.
+   */
+  real?: { cr0: number; cr3: number; cr4: number };
 }
 
 export interface RingsideTranslateArgs {
@@ -125,6 +132,9 @@ export interface RingsidePageTables {
 export interface RingsideTableArgs {
   /** "gdt" (default), "ldt" or "idt". */
   table?: 'gdt' | 'ldt' | 'idt';
+  /** The guest's table by default (its GDTR/IDTR). true: the shadow copy the processor really uses under
+   *  trap-and-emulate, binary translation and paravirt (an error in modes without one). */
+  processor?: boolean;
 }
 
 export interface RingsideDescriptor {
@@ -145,6 +155,8 @@ export interface RingsideDescriptor {
 
 export interface RingsideDescriptorTable {
   table: 'gdt' | 'ldt' | 'idt';
+  /** Present when this is the processor's shadow copy (args.processor). */
+  processor?: true;
   base: number;
   limit: number;
   entries: (RingsideDescriptor | { index: number; unreadable: true })[];

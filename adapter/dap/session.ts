@@ -589,7 +589,7 @@ export class RingsideSession extends DebugSession {
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
     const handlers: Record<string, (e: Engine) => unknown> = {
       'ringside/cpu': (e) => cpuState(e, this.config?.virtualization ?? 'none'),
-      'ringside/translate': (e) => translateRequest(e, args as never),
+      'ringside/translate': (e) => translateRequest(e, args as never, this.vm && 'ept' in this.vm ? this.vm.ept : undefined),
       'ringside/pagetables': (e) => pageTablesRequest(e, args as never),
       'ringside/gdt': (e) => tableRequest(e, args as never),
       'ringside/exits': (e) => (this.vm ? exitsView(this.vm, (args as { recent?: number } | undefined)?.recent, (a) => e.where(a)) : unavailable(this.modeName(), 'VM exits')),

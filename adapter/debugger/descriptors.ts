@@ -3,6 +3,7 @@
 import type { Cpu } from '../cpu/cpu';
 import { AR_UNUSABLE } from '../cpu/cpu';
 import type { GuestMemory } from './memory';
+import { guestCr } from './registers';
 
 const SYSTEM_TYPES: Record<number, string> = {
   1: 'TSS 16-bit (available)', 2: 'LDT', 3: 'TSS 16-bit (busy)', 4: 'call gate 16-bit', 5: 'task gate',
@@ -75,8 +76,9 @@ export function decodeDescriptor(lo: number, hi: number, index: number, ti: 0 | 
   return d;
 }
 
-/** Entries of a descriptor table at a linear base (GDT, LDT) or of the IDT (protected mode). */
-export function readTable(mem: GuestMemory, base: number, limit: number, max = 8192, ti: 0 | 4 = 0): (DecodedDescriptor | { index: number; unreadable: true })[] {
+/** Entries of a descriptor table at a linear base (GDT, LDT) or of the IDT (protected mode); `mem` is the
+ *  guest's memory, or the processor's view through the shadow tables for the monitor's shadow copies. */
+export function readTable(mem: Pick<GuestMemory, 'read'>, base: number, limit: number, max = 8192, ti: 0 | 4 = 0): (DecodedDescriptor | { index: number; unreadable: true })[] {
   const count = Math.min(max, Math.floor(((limit >>> 0) + 1) / 8));
   const r = mem.read(base >>> 0, count * 8, 'linear');
   const out: (DecodedDescriptor | { index: number; unreadable: true })[] = [];
@@ -135,10 +137,12 @@ export function describeCr4(v: number): string {
 export const CR0_BITS: [string, number][] = [['PE', 0], ['MP', 1], ['EM', 2], ['TS', 3], ['ET', 4], ['NE', 5], ['WP', 16], ['AM', 18], ['NW', 29], ['CD', 30], ['PG', 31]];
 export const CR4_BITS: [string, number][] = [['VME', 0], ['PVI', 1], ['TSD', 2], ['DE', 3], ['PSE', 4], ['PAE', 5], ['MCE', 6], ['PGE', 7], ['PCE', 8], ['OSFXSR', 9], ['VMXE', 13]];
 
-/** The CPU's operating mode in words. */
+/** The CPU's operating mode in words, as the guest knows it. */
 export function cpuMode(cpu: Cpu): string {
   if (!cpu.isProtected()) return 'real mode';
   if (cpu.isV86()) return 'virtual-8086 mode';
-  const paging = cpu.pagingOn() ? (cpu.cr4 & 0x20 ? ', PAE paging' : ', paging') : '';
+  // The guest's paging (a monitor keeps the processor paging, through shadow tables, even when it does not).
+  const cr0 = guestCr(cpu, 0), cr4 = guestCr(cpu, 4);
+  const paging = cr0 & 0x80000000 ? (cr4 & 0x20 ? ', PAE paging' : ', paging') : '';
   return `protected mode, ${cpu.code32 ? '32' : '16'}-bit code${paging}`;
 }

@@ -2,8 +2,13 @@
 // bits (ringside/translate, the Translate picture), the present entries of a directory or table
 // (Variables > Page tables), and the whole mapping merged into ranges (ringside/pagetables).
 // Reads go through GuestMemory (physical), so walking never sets accessed bits or raises #PF.
+//
+// The walks start from the guest's CR3, CR0 and CR4 as the guest believes them: under shadow paging
+// the processor's CR3 holds the hypervisor's shadow root, a host-physical table. That one is walked
+// too, as a second view (`processorPaging`), reading host memory directly.
 import type { Cpu } from '../cpu/cpu';
-import type { GuestMemory } from './memory';
+import type { GuestMemory, MemoryRead } from './memory';
+import { guestCr, processorCr } from './registers';
 
 const P = 1, RW = 2, US = 4, PWT = 8, PCD = 0x10, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 
@@ -40,9 +45,78 @@ export interface Translation {
   nx?: boolean;
 }
 
+/** A set of page tables to walk: the control bits that shape it and the memory its tables live in. */
+export interface PagingView {
+  mode: PagingMode;
+  cr3: number;
+  pse: boolean;
+  nxe: boolean;
+  a20Mask: number;
+  /** Bytes of the tables' address space (guest-physical, or host-physical for the shadow tables). */
+  read(addr: number, length: number): MemoryRead;
+}
+
+function modeOf(cr0: number, cr4: number): PagingMode {
+  if (!(cr0 & 0x80000000) || !(cr0 & 1)) return 'off';
+  return cr4 & 0x20 ? 'pae' : '32-bit';
+}
+
+/** The guest's paging mode, as its own CR0 and CR4 say. */
 export function pagingMode(cpu: Cpu): PagingMode {
-  if (!cpu.pagingOn()) return 'off';
-  return cpu.cr4 & 0x20 ? 'pae' : '32-bit';
+  return modeOf(guestCr(cpu, 0), guestCr(cpu, 4));
+}
+
+/** The guest's tables, from the CR3 it loaded, read as guest-physical memory. */
+export function guestPaging(cpu: Cpu, mem: GuestMemory): PagingView {
+  const cr4 = guestCr(cpu, 4);
+  return {
+    mode: pagingMode(cpu), cr3: guestCr(cpu, 3), pse: (cr4 & 0x10) !== 0, nxe: (cpu.efer & 0x800) !== 0, a20Mask: cpu.a20Mask,
+    read: (a, n) => mem.read(a, n, 'physical'),
+  };
+}
+
+/** The processor walks tables other than the guest's: the hypervisor's shadow page tables. */
+export function shadowPaging(cpu: Cpu): boolean {
+  return cpu.vmm.peekTranslate !== undefined && cpu.pagingOn();
+}
+
+/** The tables the processor's MMU really walks, from its own CR3, in host memory (the shadow tables). */
+export function processorPaging(cpu: Cpu): PagingView {
+  return {
+    mode: modeOf(processorCr(cpu, 0), processorCr(cpu, 4)), cr3: processorCr(cpu, 3), pse: (cpu.cr4 & 0x10) !== 0, nxe: (cpu.efer & 0x800) !== 0, a20Mask: -1,
+    read: (a, n) => hostRead(cpu, a, n),
+  };
+}
+
+/** Host-physical bytes (the hypervisor's own structures live beyond guest RAM). */
+export function hostRead(cpu: Cpu, addr: number, length: number): MemoryRead {
+  const bytes = new Uint8Array(length);
+  const readable: boolean[] = new Array(length).fill(false);
+  const start = addr >>> 0, end = Math.min(start + length, cpu.mem.length);
+  if (end > start) {
+    bytes.set(cpu.mem.subarray(start, end), 0);
+    readable.fill(true, 0, end - start);
+  }
+  return { bytes, readable };
+}
+
+/** Linear memory as the processor sees it through `view` (the shadow tables): the monitor's window too. */
+export function readThrough(cpu: Cpu, view: PagingView, lin: number, length: number): MemoryRead {
+  const bytes = new Uint8Array(length);
+  const readable: boolean[] = new Array(length).fill(false);
+  let k = 0;
+  while (k < length) {
+    const a = (lin + k) >>> 0;
+    const chunk = Math.min(length - k, 0x1000 - (a & 0xfff));
+    const t = walk(view, a);
+    if (t.physical !== undefined) {
+      const r = view.read(t.physical, chunk);
+      bytes.set(r.bytes, k);
+      for (let j = 0; j < chunk; j++) readable[k + j] = r.readable[j];
+    }
+    k += chunk;
+  }
+  return { bytes, readable };
 }
 
 /** Decoded flags of a page-table entry, in the order the SDM lists them. */
@@ -63,14 +137,24 @@ export function entryBits(lo: number, hi: number, leaf: boolean, pae: boolean): 
   return b;
 }
 
+function dword(r: MemoryRead): number | undefined {
+  if (r.readable.some((x) => !x)) return undefined;
+  return (r.bytes[0] | (r.bytes[1] << 8) | (r.bytes[2] << 16) | (r.bytes[3] << 24)) >>> 0;
+}
+
 /** Walks the guest's tables for one linear address, recording each level. */
 export function translate(cpu: Cpu, mem: GuestMemory, lin: number): Translation {
+  return walk(guestPaging(cpu, mem), lin);
+}
+
+/** Walks one set of tables for a linear address, recording each level. */
+export function walk(view: PagingView, lin: number): Translation {
   lin >>>= 0;
-  const mode = pagingMode(cpu);
-  const t: Translation = { linear: lin, paging: mode, cr3: cpu.cr3 >>> 0, steps: [] };
-  const rd = (gpa: number) => mem.readValue(gpa, 4, 'physical');
+  const mode = view.mode;
+  const t: Translation = { linear: lin, paging: mode, cr3: view.cr3 >>> 0, steps: [] };
+  const rd = (a: number) => dword(view.read(a >>> 0, 4));
   if (mode === 'off') {
-    t.physical = lin & cpu.a20Mask;
+    t.physical = lin & view.a20Mask;
     t.pageSize = 0x1000;
     t.writable = t.user = true;
     return t;
@@ -87,14 +171,14 @@ export function translate(cpu: Cpu, mem: GuestMemory, lin: number): Translation 
     if (level !== 'PDPTE') {
       writable &&= (lo & RW) !== 0;
       user &&= (lo & US) !== 0;
-      if (size === 8 && hi & 0x80000000 && cpu.efer & 0x800) nx = true;
+      if (size === 8 && hi & 0x80000000 && view.nxe) nx = true;
     }
     return s;
   };
   if (mode === '32-bit') {
-    const pde = step('PDE', cpu.cr3 & ~0xfff, lin >>> 22, 4, (cpu.cr4 & 0x10) !== 0);
+    const pde = step('PDE', view.cr3 & ~0xfff, lin >>> 22, 4, view.pse);
     if (!pde) return t;
-    if (pde.raw & PS && cpu.cr4 & 0x10) {
+    if (pde.raw & PS && view.pse) {
       pde.target = (pde.raw & 0xffc00000) >>> 0;
       return finish(t, (pde.target | (lin & 0x3fffff)) >>> 0, 0x400000, writable, user, nx);
     }
@@ -104,7 +188,7 @@ export function translate(cpu: Cpu, mem: GuestMemory, lin: number): Translation 
     pte.target = (pte.raw & ~0xfff) >>> 0;
     return finish(t, (pte.target | (lin & 0xfff)) >>> 0, 0x1000, writable, user, nx);
   }
-  const pdpte = step('PDPTE', cpu.cr3 & ~0x1f, lin >>> 30, 8, false);
+  const pdpte = step('PDPTE', view.cr3 & ~0x1f, lin >>> 30, 8, false);
   if (!pdpte) return t;
   pdpte.target = (pdpte.raw & ~0xfff) >>> 0;
   const pde = step('PDE', pdpte.target, (lin >>> 21) & 0x1ff, 8, true);
@@ -145,13 +229,13 @@ export interface TableEntry {
 }
 
 /** Present entries of one table. `level` 0 = the top (PD in 32-bit, PDPT under PAE). */
-export function tableEntries(cpu: Cpu, mem: GuestMemory, table: number, level: number, baseLinear: number): TableEntry[] {
-  const pae = pagingMode(cpu) === 'pae';
+export function tableEntries(view: PagingView, table: number, level: number, baseLinear: number): TableEntry[] {
+  const pae = view.mode === 'pae';
   const size = pae ? 8 : 4;
   const count = pae ? (level === 0 ? 4 : 512) : 1024;
   const spans = pae ? [1 << 30, 1 << 21, 1 << 12] : [1 << 22, 1 << 12];
   const span = spans[level];
-  const bytes = mem.read(table, count * size, 'physical');
+  const bytes = view.read(table, count * size);
   const out: TableEntry[] = [];
   for (let i = 0; i < count; i++) {
     const o = i * size;
@@ -160,7 +244,7 @@ export function tableEntries(cpu: Cpu, mem: GuestMemory, table: number, level: n
     if (!(lo & P)) continue;
     const hi = pae ? (bytes.bytes[o + 4] | (bytes.bytes[o + 5] << 8) | (bytes.bytes[o + 6] << 16) | (bytes.bytes[o + 7] << 24)) >>> 0 : 0;
     const last = level === spans.length - 1;
-    const large = !last && (pae ? level === 1 : level === 0) && (lo & PS) !== 0 && (pae || (cpu.cr4 & 0x10) !== 0);
+    const large = !last && (pae ? level === 1 : level === 0) && (lo & PS) !== 0 && (pae || view.pse);
     const leaf = last || large;
     const mask = leaf && large ? ~(span - 1) : ~0xfff;
     out.push({ index: i, linear: (baseLinear + i * span) >>> 0, entryAddr: (table + o) >>> 0, raw: lo, rawHi: hi, bits: entryBits(lo, hi, leaf, pae), target: (lo & mask) >>> 0, leaf, span });
@@ -183,7 +267,11 @@ export interface MappingRange {
  * merged into one range. Stops after `limit` ranges.
  */
 export function mappings(cpu: Cpu, mem: GuestMemory, limit = 100000): MappingRange[] {
-  const mode = pagingMode(cpu);
+  return mappingsOf(guestPaging(cpu, mem), limit);
+}
+
+export function mappingsOf(view: PagingView, limit = 100000): MappingRange[] {
+  const mode = view.mode;
   const out: MappingRange[] = [];
   if (mode === 'off') return out;
   const add = (linear: number, physical: number, size: number, w: boolean, u: boolean, nx: boolean, g: boolean) => {
@@ -195,7 +283,7 @@ export function mappings(cpu: Cpu, mem: GuestMemory, limit = 100000): MappingRan
     out.push({ linear, physical, size, writable: w, user: u, nx, global: g });
   };
   const visit = (table: number, level: number, base: number, w: boolean, u: boolean, nx: boolean) => {
-    for (const e of tableEntries(cpu, mem, table, level, base)) {
+    for (const e of tableEntries(view, table, level, base)) {
       if (out.length >= limit) return;
       const isPdpte = mode === 'pae' && level === 0;
       const ew = isPdpte ? w : w && (e.raw & RW) !== 0;
@@ -205,6 +293,6 @@ export function mappings(cpu: Cpu, mem: GuestMemory, limit = 100000): MappingRan
       else visit(e.target, level + 1, e.linear, ew, eu, enx);
     }
   };
-  visit(mode === 'pae' ? cpu.cr3 & ~0x1f : cpu.cr3 & ~0xfff, 0, 0, true, true, false);
+  visit(mode === 'pae' ? view.cr3 & ~0x1f : view.cr3 & ~0xfff, 0, 0, true, true, false);
   return out;
 }
