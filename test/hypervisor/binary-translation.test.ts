@@ -29,7 +29,7 @@ test('samples and benchmark workloads: the same output under binary translation'
 });
 
 test('a guest that trap-and-emulate gets wrong (POPF cannot restore IF) runs correctly under binary translation', { skip: !nasm && 'nasm not installed' }, () => {
-  const image = assembleFile(join(repoRoot, 'test/hypervisor/guests/irqsave.asm'));
+  const image = assembleFile(join(repoRoot, 'samples/irqsave.asm'));
   const base = runGuest(image, 'flat', 'none');
   assert.match(base.output, /irqsave: 3 ticks, interrupts came back after every POPFD\n$/);
   const te = runGuest(image, 'flat', 'trap-and-emulate');

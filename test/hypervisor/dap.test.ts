@@ -121,7 +121,7 @@ describe('binary translation in the debugger', () => {
 
 describe('paravirt in the debugger', () => {
   test('hypercalls stop the VM-exit filter and are listed by request', () => withClient(async (dc) => {
-    const program = path.join(__dirname, 'guests', 'pvkernel.asm');
+    const program = path.join(SAMPLES, 'pvkernel.asm');
     const s = await stopOn(dc, { program, virtualization: 'paravirt' }, [{ filterId: 'vmexit', condition: 'reason == VMCALL' }]);
     assert.match(s.body.description!, /^VM exit 18 VMCALL: hypercall console_write/);
     const hc = (await dc.customRequest('ringside/hypercalls')).body;

@@ -11,7 +11,7 @@ import { assembleFile, haveNasm, repoRoot, runGuest } from './harness';
 import { HC, HC_NAMES, E_INVAL, E_NOSYS } from '../../adapter/hypervisor/hypercalls';
 
 const nasm = haveNasm();
-const PVKERNEL = () => assembleFile(join(repoRoot, 'test/hypervisor/guests/pvkernel.asm'));
+const PVKERNEL = () => assembleFile(join(repoRoot, 'samples/pvkernel.asm'));
 const BALLOON = () => assembleFile(join(repoRoot, 'test/hypervisor/guests/balloon.asm'));
 
 test('the paravirtual kernel: every hypercall, validated page-table updates, timer upcalls, the balloon', { skip: !nasm && 'nasm not installed' }, () => {
@@ -51,7 +51,7 @@ test('the paravirtual kernel: every hypercall, validated page-table updates, tim
 });
 
 test('a paravirtual kernel whose tables map themselves writable is stopped when it turns paging on', { skip: !nasm && 'nasm not installed' }, () => {
-  const src = join(repoRoot, 'test/hypervisor/guests/pvkernel.asm');
+  const src = join(repoRoot, 'samples/pvkernel.asm');
   assert.equal(runGuest(assembleFile(src), 'flat', 'paravirt').monitor!.fatal, undefined);
   // The same kernel with its table frames left writable: patch the three AND instructions away.
   const bytes = Buffer.from(readFileSync(assembleFile(src)));
