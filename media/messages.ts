@@ -18,6 +18,8 @@ export interface MappingColumns {
   flags: number[];
   /** Optional per-row extra text (memory type, guest PTE...). */
   extra?: string[];
+  /** Optional address between from and to (the shadow table's guest-physical frame). */
+  via?: number[];
   truncated: boolean;
   /** Header of the table, e.g. "CR3 0x00109000, 32-bit paging". */
   title: string;
@@ -46,6 +48,8 @@ export type ToPanel =
   | { type: 'data'; data: PanelData }
   | { type: 'translation'; address: string; result?: RingsideTranslation; error?: string }
   | { type: 'showTab'; tab: TabId }
+  /** Exit reasons with an enabled `vmexit` function breakpoint. */
+  | { type: 'exitBreakpoints'; reasons: number[] }
   /** Test hook: load a synthetic mapping list (used to measure the list with 1,000,000 rows). */
   | { type: 'syntheticMappings'; count: number };
 

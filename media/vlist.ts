@@ -9,11 +9,13 @@ export interface MappingRows {
   size: Float64Array;
   flags: Uint32Array;
   extra?: string[];
+  /** The address between `from` and `to`, when a table has one (the shadow table's GPA). */
+  via?: Float64Array;
   count: number;
 }
 
 export function toRows(c: MappingColumns): MappingRows {
-  return { from: Float64Array.from(c.from), to: Float64Array.from(c.to), size: Float64Array.from(c.size), flags: Uint32Array.from(c.flags), extra: c.extra, count: c.from.length };
+  return { from: Float64Array.from(c.from), to: Float64Array.from(c.to), size: Float64Array.from(c.size), flags: Uint32Array.from(c.flags), extra: c.extra, via: c.via ? Float64Array.from(c.via) : undefined, count: c.from.length };
 }
 
 /** Parses "0xc0000000", "c0000000", "0x1000-0x2000" or "0x1000+0x100" into [from, to). */
@@ -160,7 +162,11 @@ export class VirtualList {
       el.style.transform = `translateY(${pos * this.rowHeight}px)`;
       const cells = this.columns.cells(row);
       if (el.childElementCount !== cells.length) el.replaceChildren(...cells.map(() => document.createElement('span')));
-      for (let c = 0; c < cells.length; c++) (el.children[c] as HTMLElement).textContent = cells[c];
+      for (let c = 0; c < cells.length; c++) {
+        const cell = el.children[c] as HTMLElement;
+        cell.textContent = cells[c];
+        cell.title = cells[c]; // long cells (a guest PTE's origin) end in an ellipsis
+      }
     }
     return want;
   }

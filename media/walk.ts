@@ -7,6 +7,8 @@ import { hex } from './vlist';
 
 const NS = 'http://www.w3.org/2000/svg';
 const BOX_W = 230, BOX_H = 92, GAP = 44, PAD = 12;
+/** Characters of the monospace line font that fit in a box. */
+const LINE_CHARS = 30;
 
 function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const e = document.createElementNS(NS, tag);
@@ -89,7 +91,8 @@ export function renderWalk(t: RingsideTranslation, width: number): SVGSVGElement
       const g = el('g', { class: `walk-box walk-${b.kind}`, 'data-title': b.title });
       g.appendChild(el('rect', { x, y: y0, width: BOX_W, height: BOX_H, rx: 5 }));
       g.appendChild(el('text', { x: x + 10, y: y0 + 18, class: 'walk-title' }, b.title));
-      b.lines.filter(Boolean).slice(0, 4).forEach((l, li) => g.appendChild(el('text', { x: x + 10, y: y0 + 36 + li * 15, class: 'walk-line' }, l)));
+      // A line longer than the box (an EPT entry with all its bits) is squeezed to fit rather than spill.
+      b.lines.filter(Boolean).slice(0, 4).forEach((l, li) => g.appendChild(el('text', { x: x + 10, y: y0 + 36 + li * 15, class: 'walk-line', ...(l.length > LINE_CHARS ? { textLength: BOX_W - 20, lengthAdjust: 'spacingAndGlyphs' } : {}) }, l)));
       svg.appendChild(g);
       if (prev) {
         const sameRow = Math.abs(prev.y - y0) < 1;

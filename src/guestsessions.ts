@@ -31,8 +31,10 @@ export class GuestSessions implements vscode.Disposable {
       vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, { createDebugAdapterTracker: (s) => this.tracker(s) }),
       vscode.debug.onDidStartDebugSession((s) => {
         if (s.type !== DEBUG_TYPE) return;
-        this.snapshots.set(s.id, { session: s, run: 'starting' });
+        const snap: GuestSnapshot = { session: s, run: 'starting' };
+        this.snapshots.set(s.id, snap);
         this.started.fire(s);
+        this.changed.fire(snap);
       }),
       vscode.debug.onDidTerminateDebugSession((s) => this.update(s, { run: 'ended' })),
       vscode.debug.onDidChangeActiveDebugSession((s) => { const snap = this.current(); if (s?.type === DEBUG_TYPE && snap) this.changed.fire(snap); }),

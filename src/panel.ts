@@ -9,10 +9,13 @@ import type {
 } from '../adapter/dap/protocol';
 import type { ToPanel, FromPanel, PanelData, MappingColumns, TabId } from '../media/messages';
 import { MAP_FLAG } from '../media/messages';
+import { absentInMode } from '../media/modes';
+import { findExitReason } from '../adapter/hypervisor/exitreasons';
 import type { GuestSessions, GuestSnapshot } from './guestsessions';
 
 export const SHOW_PANEL = 'ringside.showHypervisorPanel';
 const hex = (n: number) => '0x' + (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+const ranges = (n: number) => `${n.toLocaleString('en-US')} range${n === 1 ? '' : 's'}`;
 
 function nonce(): string {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -28,31 +31,10 @@ export function sessionMode(s: vscode.DebugSession): { virtualization: string; m
   return { virtualization: v, memoryVirtualization: mem };
 }
 
-/** Why a mode has none of a table, or undefined when it should have one. */
-export function absentInMode(what: 'exits' | 'ept' | 'shadow' | 'vmcs' | 'tcache' | 'hypercalls', mode: { virtualization: string; memoryVirtualization?: string }): string | undefined {
-  const v = mode.virtualization, label = mode.memoryVirtualization ? `${v}+${mode.memoryVirtualization}` : v;
-  if (v === 'none') {
-    return {
-      exits: 'virtualization "none" is plain emulation: no hypervisor, so no VM exits',
-      ept: 'virtualization "none" has no EPT: guest-physical addresses are host-physical',
-      shadow: 'virtualization "none" has no shadow page tables: the guest\'s own tables are used directly',
-      vmcs: 'virtualization "none" has no VMCS: the guest is not in VMX non-root operation',
-      tcache: 'only "binary-translation" translates guest code',
-      hypercalls: 'hypercalls are the "paravirt" mode\'s interface (VMCALL under vtx)',
-    }[what];
-  }
-  if (what === 'ept' && mode.memoryVirtualization !== 'ept') return `${label} uses shadow page tables, not EPT`;
-  if (what === 'shadow' && mode.memoryVirtualization === 'ept') return `${label} uses EPT: there are no shadow page tables`;
-  if (what === 'vmcs' && v !== 'vtx') return `${label} does not use VT-x, so there is no VMCS`;
-  if (what === 'tcache' && v !== 'binary-translation') return `${label} runs guest code as it is: only "binary-translation" has a translation cache`;
-  if (what === 'hypercalls' && v !== 'paravirt' && v !== 'vtx') return `${label} offers no hypercalls: that is the "paravirt" mode's interface`;
-  return undefined;
-}
-
 export function pageTableColumns(p: RingsidePageTables): MappingColumns {
   const n = p.mappings.length;
   const c: MappingColumns = { from: new Array(n), to: new Array(n), size: new Array(n), flags: new Array(n), truncated: p.truncated,
-    title: p.paging === 'off' ? 'paging is off: linear addresses are guest-physical' : `CR3 ${hex(p.cr3)}, ${p.paging} paging, ${n.toLocaleString('en-US')} ranges (contiguous pages merged)` };
+    title: p.paging === 'off' ? 'paging is off: linear addresses are guest-physical' : `CR3 ${hex(p.cr3)}, ${p.paging} paging, ${ranges(n)} (contiguous pages merged)` };
   p.mappings.forEach((m, k) => {
     c.from[k] = m.linear; c.to[k] = m.physical; c.size[k] = m.size;
     c.flags[k] = (m.writable ? MAP_FLAG.W : 0) | (m.user ? MAP_FLAG.U : 0) | (m.nx ? MAP_FLAG.NX : 0) | (m.global ? MAP_FLAG.G : 0);
@@ -62,7 +44,7 @@ export function pageTableColumns(p: RingsidePageTables): MappingColumns {
 
 function eptColumns(e: RingsideEpt): MappingColumns {
   const n = e.mappings.length;
-  const c: MappingColumns = { from: [], to: [], size: [], flags: [], extra: [], truncated: e.truncated, title: `EPTP ${hex(e.eptp)}, ${n.toLocaleString('en-US')} ranges GPA → HPA` };
+  const c: MappingColumns = { from: [], to: [], size: [], flags: [], extra: [], truncated: e.truncated, title: `EPTP ${hex(e.eptp)}, ${ranges(n)} GPA → HPA` };
   for (const m of e.mappings) {
     c.from.push(m.gpa); c.to.push(m.hpa); c.size.push(m.size);
     c.flags.push((m.read ? MAP_FLAG.R : 0) | (m.write ? MAP_FLAG.W : 0) | (m.execute ? MAP_FLAG.X : 0) | (m.accessed ? MAP_FLAG.A : 0) | (m.dirty ? MAP_FLAG.D : 0) | (m.pageSize > 4096 ? MAP_FLAG.LARGE : 0));
@@ -73,11 +55,12 @@ function eptColumns(e: RingsideEpt): MappingColumns {
 
 function shadowColumns(s: RingsideShadow): MappingColumns {
   const n = s.mappings.length;
-  const c: MappingColumns = { from: [], to: [], size: [], flags: [], extra: [], truncated: s.truncated, title: `shadow root at HPA ${hex(s.root)}, ${n.toLocaleString('en-US')} ranges GVA → HPA` };
+  const c: MappingColumns = { from: [], to: [], size: [], flags: [], extra: [], via: [], truncated: s.truncated, title: `shadow root at HPA ${hex(s.root)}, ${ranges(n)} GVA → GPA → HPA` };
   for (const m of s.mappings) {
     c.from.push(m.gva); c.to.push(m.hpa); c.size.push(m.size);
     c.flags.push((m.writable ? MAP_FLAG.W : 0) | (m.user ? MAP_FLAG.U : 0) | (m.writeProtected ? MAP_FLAG.WP : 0) | (m.outOfSync ? MAP_FLAG.OOS : 0));
-    c.extra!.push(`PTE ${hex(m.guestPte)} at GPA ${hex(m.guestPteAddress)}; frame GPA ${hex(m.gpa)}`);
+    c.via!.push(m.gpa);
+    c.extra!.push(`${hex(m.guestPte)} @ ${hex(m.guestPteAddress)}`);
   }
   return c;
 }
@@ -103,6 +86,7 @@ export class HypervisorPanel implements vscode.Disposable {
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: GuestSessions) {
     this.subs.push(
       sessions.onDidChange((s) => this.onSession(s)),
+      vscode.debug.onDidChangeBreakpoints(() => this.postExitBreakpoints()),
       sessions.onDidStart(() => {
         if (vscode.workspace.getConfiguration('ringside.hypervisorPanel').get<boolean>('openOnSessionStart', true)) this.show(true);
       }),
@@ -147,6 +131,12 @@ export class HypervisorPanel implements vscode.Disposable {
 <script nonce="${n}" src="${uri('dist', 'panel.js')}"></script>
 </body>
 </html>`;
+  }
+
+  /** The exit reasons that have an enabled `vmexit` breakpoint: the Exits tab marks them. */
+  private postExitBreakpoints(): void {
+    if (!this.panel) return;
+    this.post({ type: 'exitBreakpoints', reasons: [...new Set(exitBreakpoints().filter((b) => b.bp.enabled).map((b) => b.reason))] });
   }
 
   private post(m: ToPanel): void {
@@ -262,6 +252,7 @@ export class HypervisorPanel implements vscode.Disposable {
         for (const p of this.pending.splice(0)) void this.panel?.webview.postMessage(p);
         void this.panel?.webview.postMessage(this.stateMessage(this.sessions.current()));
         if (this.sessions.current()?.run === 'stopped') void this.refresh();
+        this.postExitBreakpoints();
         break;
       case 'refresh':
         void this.refresh();
@@ -273,9 +264,15 @@ export class HypervisorPanel implements vscode.Disposable {
         await revealAddress(this.sessions.current()?.session, m.address);
         break;
       case 'breakOnExit': {
-        // A function breakpoint the adapter reads as "stop on VM exit <reason>".
-        vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint(`vmexit ${m.name}`)]);
-        void vscode.window.showInformationMessage(`Ringside: added a breakpoint on VM exit ${m.reason} ${m.name} (Breakpoints view)`);
+        // A function breakpoint the adapter reads as "stop on VM exit <reason>"; a second click removes it.
+        const existing = exitBreakpoints().filter((b) => b.reason === m.reason).map((b) => b.bp);
+        if (existing.length) {
+          vscode.debug.removeBreakpoints(existing);
+          vscode.window.setStatusBarMessage(`Ringside: removed the breakpoint on VM exit ${m.reason} ${m.name}`, 4000);
+        } else {
+          vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint(`vmexit ${m.name}`)]);
+          vscode.window.setStatusBarMessage(`Ringside: the guest stops on every VM exit ${m.reason} ${m.name} (function breakpoint "vmexit ${m.name}" in the Breakpoints view)`, 4000);
+        }
         break;
       }
       case 'rangeQuery': {
@@ -297,6 +294,18 @@ export class HypervisorPanel implements vscode.Disposable {
     this.panel?.dispose();
     for (const s of this.subs) s.dispose();
   }
+}
+
+/** Function breakpoints named `vmexit NAME` / `vmexit NUMBER`, with the reason number they stand for. */
+function exitBreakpoints(): { bp: vscode.FunctionBreakpoint; reason: number }[] {
+  const out: { bp: vscode.FunctionBreakpoint; reason: number }[] = [];
+  for (const bp of vscode.debug.breakpoints) {
+    if (!(bp instanceof vscode.FunctionBreakpoint)) continue;
+    const m = /^vm-?exit\s+(.+)$/i.exec(bp.functionName.trim());
+    const r = m ? findExitReason(m[1]) : undefined;
+    if (r) out.push({ bp, reason: r.number });
+  }
+  return out;
 }
 
 /** Opens the source line of a guest address, or the disassembly view when it has none. */

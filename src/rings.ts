@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { RingsideCpuState } from '../adapter/dap/protocol';
 import type { GuestSessions } from './guestsessions';
+import { vmxText } from '../media/modes';
 
 export const RINGS_VIEW = 'ringside.rings';
 
@@ -42,7 +43,7 @@ export function ringNodes(cpu: RingsideCpuState, run: string): Node[] {
     description: `${t.cause} at ${hex(t.eip)}, instruction ${t.icount.toLocaleString('en-US')}`,
     icon: new vscode.ThemeIcon(t.to < t.from ? 'arrow-down' : 'arrow-up'),
   }));
-  const vmx = cpu.vmx === 'none' ? 'no VMX operation (no hypervisor)' : cpu.vmx === 'non-root' ? 'non-root: the guest runs under the hypervisor' : 'root: the hypervisor runs';
+  const vmx = vmxText(cpu.virtualization, cpu.vmx);
   return [{
     id: `vcpu${cpu.vcpu}`,
     label: `vCPU ${cpu.vcpu}`,

@@ -7,7 +7,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Engine } from '../debugger/engine';
 import { evaluate, parseExpr, type Node } from '../debugger/expr';
 import { isMnemonic } from '../debugger/patterns';
-import { dataId, parseDataId, Trigger, newBreakpointId, type BreakpointOptions, type DataAccess } from '../debugger/breakpoints';
+import { dataId, parseDataId, Trigger, newBreakpointId, isVmExitBreakpoint, type BreakpointOptions, type DataAccess } from '../debugger/breakpoints';
 import { VariableHandles, parseMemoryReference } from './variables';
 import { userMessage } from './errors';
 
@@ -89,8 +89,10 @@ export class ClientBreakpoints {
     const code: Parameters<Engine['setCodeBreakpoints']>[1] = [];
     const patterns: { text: string; options: BreakpointOptions; index: number }[] = [];
     const out: DebugProtocol.Breakpoint[] = [];
+    const vmexits: { text: string; options: BreakpointOptions; index: number }[] = [];
     this.functionBps.forEach((b, k) => {
       const name = b.name.trim();
+      if (isVmExitBreakpoint(name)) { vmexits.push({ text: name, options: this.options(b), index: k }); return; }
       const sym = e.symbols.lookup(name);
       let addr: number | undefined = sym;
       if (addr === undefined && !isMnemonic(name.split(/\s/)[0])) {
@@ -107,6 +109,7 @@ export class ClientBreakpoints {
     out.forEach((bp) => { if (bp) bp.id = made[m++].id; });
     // Patterns one by one so each gets its own verdict.
     const good: { text: string; options: BreakpointOptions; index: number }[] = [];
+    this.applyVmExits(e, vmexits, out);
     for (const p of patterns) {
       try { e.setPatternBreakpoints([p]); good.push(p); } catch (err) { out[p.index] = { verified: false, message: userMessage(err) ?? String(err) }; }
     }
@@ -117,6 +120,20 @@ export class ClientBreakpoints {
       for (const p of good) out[p.index] = { verified: false, message: userMessage(err) ?? String(err) };
     }
     return out;
+  }
+
+  /** `vmexit NAME` function breakpoints (the panel's "Break on this exit"): one verdict each. */
+  private applyVmExits(e: Engine, list: { text: string; options: BreakpointOptions; index: number }[], out: DebugProtocol.Breakpoint[]): void {
+    const good: typeof list = [];
+    for (const b of list) {
+      if (!e.virtualized) { out[b.index] = { verified: false, message: 'no VM exits under plain emulation: launch with "virtualization": "vtx" (or another hypervisor mode) to break on an exit' }; continue; }
+      try { e.setVmExitBreakpoints([b]); good.push(b); } catch (err) { out[b.index] = { verified: false, message: userMessage(err) ?? String(err) }; }
+    }
+    const set = e.setVmExitBreakpoints(good);
+    good.forEach((b, k) => {
+      const r = set[k].reason;
+      out[b.index] = { verified: true, id: set[k].id, message: `stops on every VM exit ${r.name} (${r.number})` };
+    });
   }
 
   setInstructions(args: DebugProtocol.SetInstructionBreakpointsArguments): DebugProtocol.Breakpoint[] {
@@ -158,6 +175,7 @@ export class ClientBreakpoints {
     const out: DebugProtocol.Breakpoint[] = [];
     const good: typeof wanted = [];
     for (const w of wanted) {
+      if (w.filterId === 'vmexit' && !e.virtualized) { out.push({ verified: false, message: 'no VM exits under plain emulation (virtualization "none"): choose a hypervisor mode to break on exits' }); continue; }
       try { e.setEventFilters([w]); good.push(w); out.push({ verified: true }); } catch (err) { out.push({ verified: false, message: userMessage(err) ?? String(err) }); }
     }
     e.setEventFilters(good);

@@ -175,7 +175,8 @@ export interface RingsideDescriptorTable {
 //   ringside/tcache      -> RingsideTranslationCache               binary translation: guest -> translated blocks
 //   ringside/hypercalls  -> RingsideHypercalls                     paravirt: calls made, by number
 // The panel's "Break on this exit" adds a function breakpoint named `vmexit <NAME>` (e.g.
-// `vmexit CR_ACCESS`; a number works too): the adapter is expected to stop on that exit reason.
+// `vmexit CR_ACCESS`; a number works too, any case): the adapter stops after every exit with that
+// reason, as the VM-exit filter does (a stop of reason 'exception'), and marks the breakpoint hit.
 // ringside/translate's answer grows `eptWalks` (each guest table read and the final GPA walked
 // through EPT) or `shadowSteps` (the shadow walk) when the mode has them.
 

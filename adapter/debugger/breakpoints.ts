@@ -7,6 +7,7 @@ import { compile, compileHitCondition, compileMessage, ExprError, type ExprEnv }
 import { parsePattern, type InsnPattern } from './patterns';
 import { EVENT_FILTERS, type EventFilterDef } from './events';
 import type { AddressSpace } from './memory';
+import { findExitReason, type ExitReason } from '../hypervisor/exitreasons';
 
 export interface BreakpointOptions {
   condition?: string;
@@ -62,6 +63,13 @@ export interface PatternBreakpoint {
   trigger: Trigger;
 }
 
+/** A function breakpoint `vmexit NAME` / `vmexit NUMBER`: stops after the hypervisor handles that exit. */
+export interface VmExitBreakpoint {
+  id: number;
+  reason: ExitReason;
+  trigger: Trigger;
+}
+
 export type DataAccess = 'read' | 'write' | 'readWrite';
 
 export interface DataBreakpoint {
@@ -105,6 +113,7 @@ export class BreakpointSet {
   patterns: PatternBreakpoint[] = [];
   filters: EventFilterState[] = [];
   data: DataBreakpoint[] = [];
+  vmexits: VmExitBreakpoint[] = [];
 
   setCode(group: string, list: CodeBreakpoint[]): void {
     if (list.length) this.code.set(group, list); else this.code.delete(group);
@@ -141,6 +150,21 @@ export class BreakpointSet {
 /** Makes a pattern breakpoint, or throws with the reason. */
 export function patternBreakpoint(text: string, o: BreakpointOptions): PatternBreakpoint {
   return { id: newBreakpointId(), pattern: parsePattern(text), trigger: new Trigger(o) };
+}
+
+/** `vmexit CR_ACCESS`, `VMEXIT 28`, `vmexit 0x1c`...: the words of a VM-exit function breakpoint, else undefined. */
+export function isVmExitBreakpoint(text: string): boolean {
+  return /^vm-?exit\b/i.test(text.trim());
+}
+
+/** Makes a VM-exit breakpoint from its name (see isVmExitBreakpoint), or throws saying how to spell it. */
+export function vmexitBreakpoint(text: string, o: BreakpointOptions): VmExitBreakpoint {
+  const what = text.trim().replace(/^vm-?exit\b\s*/i, '');
+  const spell = 'write "vmexit" and a reason name or number from the Intel SDM, e.g. "vmexit CR_ACCESS", "vmexit HLT", "vmexit EPT_VIOLATION", "vmexit IO_INSTRUCTION", "vmexit 28" (names as in the panel\'s Exits tab, any case)';
+  if (!what) throw new ExprError(`which VM exit? ${spell}`);
+  const reason = findExitReason(what);
+  if (!reason) throw new ExprError(`'${what}' is not a VM exit reason: ${spell}`);
+  return { id: newBreakpointId(), reason, trigger: new Trigger(o) };
 }
 
 /** Builds the enabled filters from DAP's ids and options; unknown ids throw. */

@@ -16,8 +16,8 @@ import { readRegister, registerNames, writeRegister, codeAddress, stackTop } fro
 import { ExprError, type ExprEnv, type ExprSink } from './expr';
 import { findExitReason, exitReasonLabel } from '../hypervisor/exitreasons';
 import {
-  BreakpointSet, Trigger, newBreakpointId, patternBreakpoint, eventFilters,
-  type BreakpointOptions, type CodeBreakpoint, type DataBreakpoint, type DataAccess, type EventFilterState,
+  BreakpointSet, Trigger, newBreakpointId, patternBreakpoint, eventFilters, vmexitBreakpoint,
+  type BreakpointOptions, type VmExitBreakpoint, type CodeBreakpoint, type DataBreakpoint, type DataAccess, type EventFilterState,
 } from './breakpoints';
 import { matchPattern } from './patterns';
 import { exceptionName, insnEventTitle } from './events';
@@ -208,6 +208,17 @@ export class Engine {
     return this.bps.filters;
   }
 
+  /** Function breakpoints `vmexit NAME`; a bad name or condition throws before anything changes. */
+  setVmExitBreakpoints(list: { text: string; options: BreakpointOptions; id?: number }[]): VmExitBreakpoint[] {
+    this.bps.vmexits = list.map((b) => ({ ...vmexitBreakpoint(b.text, b.options), ...(b.id !== undefined ? { id: b.id } : {}) }));
+    return this.bps.vmexits;
+  }
+
+  /** A hypervisor runs the guest (it installs its hooks on the CPU; plain emulation leaves them empty). */
+  get virtualized(): boolean {
+    return Object.keys(this.cpu.vmm).length > 0;
+  }
+
   setDataBreakpoints(list: { address: number; size: number; space: AddressSpace; access: DataAccess; options: BreakpointOptions; label: string }[]): DataBreakpoint[] {
     this.bps.data = list.map((d) => ({ id: newBreakpointId(), address: d.address >>> 0, size: d.size, space: d.space, access: d.access, trigger: new Trigger(d.options), label: d.label }));
     this.refreshData();
@@ -380,7 +391,7 @@ export class Engine {
         this.eventStop('task-switch', { from: e.from, to: e.to }, `task switch: TSS 0x${e.from.toString(16)} -> 0x${e.to.toString(16)} (${e.cause})`);
         return;
       case 'vmexit':
-        this.eventStop('vmexit', { reason: e.reason, qualification: e.qualification }, `VM exit ${exitReasonLabel(e.reason)}${e.text ? `: ${e.text}` : ''}`);
+        this.vmexitStop(e.reason, e.qualification, `VM exit ${exitReasonLabel(e.reason)}${e.text ? `: ${e.text}` : ''}`);
         return;
     }
   }
@@ -412,6 +423,29 @@ export class Engine {
       this.cpu.requestStop('debugger');
       return;
     }
+  }
+
+  /** A VM exit: `vmexit NAME` breakpoints on its reason, then the VM-exit filter; the stop is the filter's kind. */
+  private vmexitStop(reason: number, qualification: number, description: string): void {
+    const vars = { reason, qualification };
+    const hits: number[] = [];
+    for (const b of this.bps.vmexits) {
+      if (b.reason.number !== reason) continue;
+      const r = b.trigger.test(this.env(vars));
+      if (r.action === 'log') this.log(r.message!);
+      if (r.action !== 'stop') continue;
+      hits.push(b.id);
+      if (r.error) description += ` (breakpoint condition failed: ${r.error})`;
+    }
+    if (hits.length) {
+      // The same stop as the filter's (exceptionInfo answers it), with the breakpoint marked as hit.
+      // VS Code titles it "Exception has occurred: vmexit CR_ACCESS", the breakpoint's name; the description says the rest.
+      const name = `vmexit ${exitReasonLabel(reason).replace(/^\d+ /, '')}`;
+      this.pending ??= { kind: 'exception', description, hitBreakpointIds: hits, exception: { filterId: 'vmexit', title: name, details: `${description} (function breakpoint ${name})` } };
+      this.cpu.requestStop('debugger');
+      return;
+    }
+    this.eventStop('vmexit', vars, description);
   }
 
   private refreshLater(): void {

@@ -59,7 +59,7 @@ export const EVENT_FILTERS: readonly EventFilterDef[] = [
   { id: 'task', label: 'Hardware task switches', source: 'cpu', cpuEvents: ['task-switch'],
     description: 'task switches through TSS descriptors and task gates', conditionDescription: 'from, to (TSS selectors)' },
   { id: 'vmexit', label: 'VM exit', source: 'cpu', cpuEvents: ['vmexit'],
-    description: 'every exit the hypervisor handles (virtualization vtx), after its handler ran',
+    description: 'every exit the hypervisor handles (any virtualization but none), after its handler ran; a function breakpoint \'vmexit NAME\' stops on one reason',
     conditionDescription: 'reason (Intel number; names such as CR_ACCESS or EPT_VIOLATION stand for theirs), qualification, e.g. reason == EPT_VIOLATION' },
 ];
 

@@ -2,103 +2,24 @@
 // open the samples and kernel.asm, F5 stops on entry, a breakpoint set by clicking the gutter is
 // reached, the registers are read in Variables, the "Privileged: control registers" filter stops on
 // MOV CR3 with the reason shown, the hypervisor panel shows the page tables and the translation
-// picture, and the rings view shows the rings. A screenshot of each step goes to artifacts/.
+// picture, and the rings view shows the rings; then the panel in every mode (test/e2e/modes.ts).
+// A screenshot of each step goes to artifacts/.
 //   node --import tsx test/e2e/scenario.ts
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import type { Page, Frame } from 'playwright-core';
-import { ARTIFACTS, startWorkbench, launchBrowser, waitForWorkbench, runCommand, openFile } from './workbench';
-
-const steps: { name: string; ms: number; ok: boolean; error?: string }[] = [];
-let shot = 0;
-
-async function screenshot(page: Page, name: string): Promise<string> {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file });
-  return file;
-}
-
-async function step(name: string, fn: () => Promise<void>): Promise<void> {
-  const t0 = Date.now();
-  try {
-    await fn();
-    steps.push({ name, ms: Date.now() - t0, ok: true });
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    steps.push({ name, ms: Date.now() - t0, ok: false, error: String(e instanceof Error ? e.stack : e) });
-    console.log(`not ok - ${name} (${Date.now() - t0} ms)\n    ${String(e instanceof Error ? e.message : e).split('\n').join('\n    ')}`);
-    throw e;
-  }
-}
-
-function kernelLine(text: string): number {
-  const lines = fs.readFileSync(path.join(__dirname, '..', '..', 'samples', 'kernel.asm'), 'utf8').split('\n');
-  const k = lines.findIndex((l) => l.includes(text));
-  if (k < 0) throw new Error(`${text} not in kernel.asm`);
-  return k + 1;
-}
-
-/** The 1-based line the debugger's current-statement marker is on in the active editor. */
-async function stoppedLine(page: Page): Promise<number | undefined> {
-  return page.evaluate(() => {
-    const ed = document.querySelector('.editor-group-container.active .monaco-editor') ?? document.querySelector('.monaco-editor');
-    if (!ed) return undefined;
-    const marker = ed.querySelector('.codicon-debug-stackframe, .codicon-debug-stackframe-focused, .debug-top-stack-frame-column');
-    const top = (marker as HTMLElement | null)?.closest('[style*="top"]') as HTMLElement | null;
-    if (!top) return undefined;
-    const y = top.getBoundingClientRect().top;
-    const nums = Array.from(ed.querySelectorAll('.line-numbers')) as HTMLElement[];
-    const hit = nums.find((n) => Math.abs(n.getBoundingClientRect().top - y) < 4);
-    return hit ? Number(hit.textContent) : undefined;
-  });
-}
-
-async function waitForStopAt(page: Page, line: number, timeout = 30000): Promise<void> {
-  const end = Date.now() + timeout;
-  let last: number | undefined;
-  while (Date.now() < end) {
-    last = await stoppedLine(page);
-    if (last === line) return;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`expected to stop at line ${line}, the marker is at ${last}`);
-}
-
-async function goToLine(page: Page, line: number): Promise<void> {
-  await page.locator('.editor-group-container .tab', { hasText: 'kernel.asm' }).first().click();
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input[type=text]');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`:${line}`);
-  await page.waitForTimeout(200);
-  await page.keyboard.press('Enter');
-  await page.waitForTimeout(300);
-}
-
-/** The webview frame holding the hypervisor panel's page. */
-async function panelFrame(page: Page): Promise<Frame> {
-  const end = Date.now() + 20000;
-  while (Date.now() < end) {
-    for (const f of page.frames()) {
-      if (await f.locator('#tab-memory').count().catch(() => 0)) return f;
-    }
-    await page.waitForTimeout(250);
-  }
-  throw new Error('the hypervisor panel webview did not appear');
-}
-
-async function debugToolbar(page: Page): Promise<void> {
-  await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 30000 });
-}
+import { startWorkbench, launchBrowser, waitForWorkbench, runCommand, openFile } from './workbench';
+import { steps, step, screenshot, kernelLine, stoppedLine, waitForStopAt, goToLine, panelFrame, debugToolbar, useSamplesFrom } from './steps';
+import { runModeSteps } from './modes';
 
 export async function runScenario(): Promise<number> {
   const t0 = Date.now();
   const wb = await startWorkbench({ settings: process.env.NO_LENS ? { 'ringside.privilegedLines.codeLens': false } : {} });
+  useSamplesFrom(wb.workspace);
   const browser = await launchBrowser(wb.scratch);
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const consoleErrors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error' && !/vsda|favicon|NotFound|404/.test(m.text())) consoleErrors.push(m.text()); });
+  // Name-resolution failures are the workbench's own extension-gallery query (no network here); the
+  // requestfailed listener names any other failed request.
+  page.on('console', (m) => { if (m.type() === 'error' && !/vsda|favicon|NotFound|404|ERR_NAME_NOT_RESOLVED/.test(m.text())) consoleErrors.push(m.text()); });
+  page.on('requestfailed', (r) => { if (!/vsda|\/gallery\//.test(r.url())) consoleErrors.push(`request failed: ${r.url().slice(0, 120)} (${r.failure()?.errorText})`); });
   let failed = 0;
   try {
     await step('open the samples workspace and kernel.asm', async () => {
@@ -287,6 +208,8 @@ export async function runScenario(): Promise<number> {
       console.log(`    rings view: ${text.slice(0, 300)}`);
       await screenshot(page, 'rings-view');
     });
+
+    await runModeSteps(page, wb);
   } catch {
     failed = 1;
     await screenshot(page, 'failure').catch(() => undefined);
