@@ -178,7 +178,8 @@ function renderOverview(): void {
       ['CR0 / CR3 / CR4', `${hex(c.cr0)} / ${hex(c.cr3)} / ${hex(c.cr4)}`],
       ['Paging', c.paging],
       ['Retired instructions', c.icount.toLocaleString('en-US')],
-      ['VM exits', isUnavailable(exits) ? `none (${exits.reason})` : exits ? exits.total.toLocaleString('en-US') : c.virtualization === 'none' ? 'none: no hypervisor in plain emulation' : '—'],
+      // the software monitors record their traps with VMX's reasons, but they are not VM exits
+      [c.virtualization === 'vtx' || c.virtualization === 'none' ? 'VM exits' : 'Monitor traps', isUnavailable(exits) ? `none (${exits.reason})` : exits ? exits.total.toLocaleString('en-US') : c.virtualization === 'none' ? 'none: no hypervisor in plain emulation' : '—'],
       ['Last stop', c.stopReason ?? model.reason ?? ''],
     ]),
     ...(absent.length ? [h('h2', {}, `Not under ${modeLabel(mode!)}`),

@@ -24,7 +24,8 @@ export function cpuState(e: Engine, virtualization: string): RingsideCpuState {
     cpl: cpu.cpl,
     guestRing: guestRing(cpu),
     iopl: (cpu.getEflags() >>> 12) & 3,
-    vmx: virtualization === 'none' ? 'none' : 'non-root',
+    // only vtx uses VMX; the software monitors run the guest without it
+    vmx: virtualization === 'vtx' ? 'non-root' : 'none',
     cs: cpu.segSel[1],
     eip: cpu.eip >>> 0,
     pc,

@@ -23,7 +23,7 @@ import { matchPattern } from './patterns';
 import { exceptionName, insnEventTitle } from './events';
 import { insnEventVars, describePf, modeText } from './eventvars';
 import type { AddressSpace } from './memory';
-import { mappings } from './pagetables';
+import { mappings, pagingMode } from './pagetables';
 
 export type StopKind = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
 
@@ -252,7 +252,8 @@ export class Engine {
     const ranges: { start: number; end: number }[] = [];
     let maps: ReturnType<typeof mappings> | undefined;
     for (const d of this.bps.data) {
-      if (d.space === 'linear' || !this.cpu.pagingOn()) { ranges.push({ start: d.address, end: d.address + d.size }); continue; }
+      // the guest's paging, not the processor's: a monitor pages through its own root while the guest's is off
+      if (d.space === 'linear' || pagingMode(this.cpu) === 'off') { ranges.push({ start: d.address, end: d.address + d.size }); continue; }
       maps ??= mappings(this.cpu, this.memory);
       for (const m of maps) {
         const lo = Math.max(m.physical, d.address), hi = Math.min(m.physical + m.size, d.address + d.size);
