@@ -70,7 +70,7 @@ export interface VmmHooks {
   guestCr?(cpu: Cpu, n: number): number;
   /** The ring the guest believes it runs in (trap-and-emulate runs its kernel at ring 1). */
   guestRing?(cpu: Cpu): number;
-  /** A write of CR0/CR3/CR4 as if the guest made it (the debugger's setVariable): the hypervisor's
+  /** A write of CR0/CR3/CR4 as if the guest made it (the debugger's setVariable, a task switch's CR3): the hypervisor's
    *  checks and shadow state follow. May throw CPU_FAULT where the guest's MOV would raise #GP. Returns
    *  false when the processor's register is the guest's own (the caller writes it directly). */
   setGuestCr?(cpu: Cpu, n: number, value: number): boolean;
@@ -81,6 +81,10 @@ export interface VmmHooks {
   blockDecoded?(cpu: Cpu, b: Block): void;
   blockDropped?(cpu: Cpu, b: Block): void;
   blocksFlushed?(cpu: Cpu): void;
+  /** The A20 gate opened or closed (cpu.a20Mask changed): translations the hypervisor composed are stale. */
+  a20Changed?(cpu: Cpu): void;
+  /** An event's delivery ended (delivered, or a shutdown): what the hypervisor let through meanwhile is settled. */
+  afterDelivery?(cpu: Cpu): void;
 }
 
 /** GDTR, IDTR, TR and LDTR as the guest loaded them (VmmHooks.guestTables). */
@@ -88,5 +92,5 @@ export interface GuestTables {
   gdtBase: number; gdtLimit: number;
   idtBase: number; idtLimit: number;
   trSel: number; trBase: number; trLimit: number;
-  ldtrSel: number;
+  ldtrSel: number; ldtrBase: number; ldtrLimit: number;
 }

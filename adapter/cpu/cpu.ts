@@ -133,6 +133,10 @@ export class Cpu {
   faultHasError = false;
   /** Nested-fault tracking for double/triple fault (managed by interrupts.ts). */
   deliveringVector = -1;
+  /** Nonzero while page faults are resolved in place (after a task switch commits). */
+  resolveInPlace = 0;
+  /** The fault being raised was already handed to the hypervisor (its error code is the guest's). */
+  vmmSawFault = false;
 
   // ---- memory ----
   /** The memory the CPU addresses, by host-physical address: guest RAM alone under plain emulation
@@ -492,6 +496,7 @@ export class Cpu {
    * Raises #PF (or a hypervisor exit through gpaToHpa) when the access is not allowed.
    */
   translate(lin: number, access: number, user: boolean): number {
+    if (this.resolveInPlace !== 0) return this.translateResolving(lin, access, user);
     const page = lin >>> 12;
     const tbl = access === ACC_WRITE ? (user ? this.tlb.wUser : this.tlb.wSup) : user ? this.tlb.rUser : this.tlb.rSup;
     const cached = tbl[page];
@@ -522,6 +527,35 @@ export class Cpu {
     }
     return e;
   }
+  /**
+   * Past a task switch's commit point the switch cannot be restarted: a #PF that the hypervisor
+   * resolves (a shadow entry filled in) is retried in place, and one it does not is raised with the
+   * guest's error code, marked as already seen by the hypervisor (vmmSawFault).
+   */
+  private translateResolving(lin: number, access: number, user: boolean): number {
+    this.resolveInPlace--;
+    try {
+      for (let n = 0; ; n++) {
+        try {
+          return this.translate(lin, access, user);
+        } catch (e) {
+          if (e !== CPU_FAULT || this.faultVector !== 14 || !((this.vmmExceptions >>> 14) & 1) || !this.vmm.exception) throw e;
+          const r = this.vmm.exception(this, 14, this.faultError, true, true);
+          if (r !== -1) { this.faultError = r; this.vmmSawFault = true; throw e; }
+          if (n > 16) throw new Error(`hypervisor: the page fault at 0x${(lin >>> 0).toString(16)} keeps recurring after being resolved`);
+        }
+      }
+    } finally {
+      this.resolveInPlace++;
+    }
+  }
+
+  /** Run `f` with hypervisor-resolved page faults retried in place (see translateResolving). */
+  resolvingFaults(f: () => void): void {
+    this.resolveInPlace++;
+    try { f(); } finally { this.resolveInPlace--; }
+  }
+
   /** The walker read a table from host page `page`: from now on writes to it take the slow path. */
   markTablePage(page: number): void {
     if (page >= this.ptPages.length || this.ptPages[page]) return;

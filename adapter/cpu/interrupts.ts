@@ -66,7 +66,16 @@ export function deliverNmi(cpu: Cpu): void {
  * delivery reports the fault at the INT instruction.
  */
 export function raiseEvent(cpu: Cpu, vector: number, errorCode: number, hasError: boolean, kind: EventKind): void {
-  let v = vector, err = errorCode, hasErr = hasError, k = kind, isDf = false, seen = false;
+  try {
+    raiseEventOnce(cpu, vector, errorCode, hasError, kind);
+  } finally {
+    cpu.vmm.afterDelivery?.(cpu);
+  }
+}
+
+function raiseEventOnce(cpu: Cpu, vector: number, errorCode: number, hasError: boolean, kind: EventKind): void {
+  let v = vector, err = errorCode, hasErr = hasError, k = kind, isDf = false, seen = cpu.vmmSawFault, resolved = 0;
+  cpu.vmmSawFault = false;
   cpu.halted = false;
   for (;;) {
     const exceptionLike = k !== EventKind.Soft && k !== EventKind.External;
@@ -90,8 +99,13 @@ export function raiseEvent(cpu: Cpu, vector: number, errorCode: number, hasError
       let nerr = cpu.faultError;
       // A fault during delivery that the hypervisor resolves (a shadow page filled in): the event is
       // delivered again, as VMX re-injects it from the IDT-vectoring information.
-      if ((cpu.vmmExceptions >>> nv) & 1 && cpu.vmm.exception) {
+      if (cpu.vmmSawFault) {
+        cpu.vmmSawFault = false;
+        seen = true;
+      } else if ((cpu.vmmExceptions >>> nv) & 1 && cpu.vmm.exception) {
         const r = cpu.vmm.exception(cpu, nv, nerr, cpu.faultHasError, true);
+        // A hypervisor that keeps resolving the same fault without progress would hang the host: say so.
+        if (r === -1 && ++resolved > 1000) throw new Error(`hypervisor: exception ${nv} during the delivery of vector ${v} keeps recurring after being resolved`);
         if (r === -1) continue;
         nerr = r;
         seen = true;
@@ -172,8 +186,8 @@ function deliverProtected(cpu: Cpu, v: number, err: number, hasErr: boolean, k: 
   if (type === T_TASKGATE) {
     taskSwitch(cpu, g.gateSel, TASK_INT, ext, `interrupt ${v}`);
     if (hasErr) {
-      // The error code goes on the new task's stack, sized by the new TSS.
-      if (cpu.trAr & 8) cpu.push32(err); else cpu.push16(err);
+      // The error code goes on the new task's stack, sized by the new TSS (the switch has committed).
+      cpu.resolvingFaults(() => { if (cpu.trAr & 8) cpu.push32(err); else cpu.push16(err); });
     }
     return;
   }

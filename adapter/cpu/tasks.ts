@@ -119,65 +119,70 @@ export function switchTo(cpu: Cpu, d: Descriptor, source: number, ext: number, c
     ldt = rd(T16.ldt, 2);
   }
 
-  // Save the old task's dynamic state.
-  flushFlags(cpu);
-  let oldFlags = cpu.flags;
-  if (source === TASK_IRET) oldFlags &= ~NT;
-  const wr = (off: number, size: number, v: number) => cpu.writeSys((oldBase + off) | 0, size, v);
-  if (old32) {
-    wr(T32.eip, 4, cpu.eip); wr(T32.eflags, 4, oldFlags);
-    for (let r = 0; r < 8; r++) wr(T32.regs + r * 4, 4, cpu.r32[r]);
-    for (let s = 0; s < 6; s++) wr(T32.segs + s * 4, 2, cpu.segSel[TSS_SEGS[s]]);
-  } else {
-    wr(T16.eip, 2, cpu.eip); wr(T16.eflags, 2, oldFlags);
-    for (let r = 0; r < 8; r++) wr(T16.regs + r * 2, 2, cpu.r16[r * 2]);
-    for (let s = 0; s < 4; s++) wr(T16.segs + s * 2, 2, cpu.segSel[TSS_SEGS[s]]);
-  }
+  // From here on memory is written (busy bits, back-link) and the switch commits: it cannot be
+  // restarted, so page faults a hypervisor resolves (shadow paging) are retried in place.
+  cpu.resolvingFaults(() => {
+    // Save the old task's dynamic state.
+    flushFlags(cpu);
+    let oldFlags = cpu.flags;
+    if (source === TASK_IRET) oldFlags &= ~NT;
+    const wr = (off: number, size: number, v: number) => cpu.writeSys((oldBase + off) | 0, size, v);
+    if (old32) {
+      wr(T32.eip, 4, cpu.eip); wr(T32.eflags, 4, oldFlags);
+      for (let r = 0; r < 8; r++) wr(T32.regs + r * 4, 4, cpu.r32[r]);
+      for (let s = 0; s < 6; s++) wr(T32.segs + s * 4, 2, cpu.segSel[TSS_SEGS[s]]);
+    } else {
+      wr(T16.eip, 2, cpu.eip); wr(T16.eflags, 2, oldFlags);
+      for (let r = 0; r < 8; r++) wr(T16.regs + r * 2, 2, cpu.r16[r * 2]);
+      for (let s = 0; s < 4; s++) wr(T16.segs + s * 2, 2, cpu.segSel[TSS_SEGS[s]]);
+    }
 
-  // Busy bits and the back-link.
-  if (source === TASK_JMP || source === TASK_IRET) setBusy(cpu, cpu.trSel, false);
-  if (source !== TASK_IRET) setBusy(cpu, sel, true);
-  if (source === TASK_CALL || source === TASK_INT) {
-    cpu.writeSys(newBase, 2, cpu.trSel);
-    eflags |= NT;
-  }
+    // Busy bits and the back-link.
+    if (source === TASK_JMP || source === TASK_IRET) setBusy(cpu, cpu.trSel, false);
+    if (source !== TASK_IRET) setBusy(cpu, sel, true);
+    if (source === TASK_CALL || source === TASK_INT) {
+      cpu.writeSys(newBase, 2, cpu.trSel);
+      eflags |= NT;
+    }
 
-  // ---- commit: from here on, faults are raised in the new task's context ----
-  const fromSel = cpu.trSel;
-  cpu.trSel = sel;
-  cpu.trBase = newBase;
-  cpu.trLimit = d.limit;
-  cpu.trAr = d.ar | 2; // busy
-  cpu.cr0 |= CR0_TS;
-  if (new32) {
-    // A task switch always reloads CR3 (and with PAE paging, the PDPTE registers).
-    if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) loadPdptes(cpu, cr3);
-    cpu.cr3 = cr3;
-    if (cpu.cr0 & CR0_PG) cpu.tlb.flushNonGlobal();
-  }
-  if (new32) for (let r = 0; r < 8; r++) cpu.r32[r] = regs[r];
-  else for (let r = 0; r < 8; r++) cpu.r16[r * 2] = regs[r];
-  if (new32) cpu.setEflags(eflags);
-  else cpu.setEflags((cpu.flags & ~0xffff) | (eflags & 0xffff));
-  cpu.eip = eip;
-  cpu.curEip = eip; // a fault from here on restarts the new task's first instruction
-  // Selectors are visible in the new task before their descriptors are checked.
-  for (let s = 0; s < 6; s++) loadNull(cpu, TSS_SEGS[s], segs[s]);
-  cpu.ldtrSel = ldt; cpu.ldtrAr = AR_UNUSABLE; cpu.ldtrBase = 0; cpu.ldtrLimit = 0;
-  // Local breakpoint enables belong to the old task.
-  cpu.dr[7] &= ~0x155;
-  cpu.emit({ kind: 'task-switch', from: fromSel, to: sel, cause: cause || SOURCE_NAMES[source] });
-  if (trap) queueDebugTrap(cpu, DR6_BT);
+    // ---- commit: from here on, faults are raised in the new task's context ----
+    const fromSel = cpu.trSel;
+    cpu.trSel = sel;
+    cpu.trBase = newBase;
+    cpu.trLimit = d.limit;
+    cpu.trAr = d.ar | 2; // busy
+    cpu.cr0 |= CR0_TS;
+    if (new32 && !cpu.vmm.setGuestCr?.(cpu, 3, cr3)) {
+      // A task switch always reloads CR3 (and with PAE paging, the PDPTE registers). A hypervisor that
+      // keeps the guest's CR3 apart (shadow paging: the processor's is a host-physical root) loads it.
+      if (cpu.pagingOn() && cpu.cr4 & CR4_PAE) loadPdptes(cpu, cr3);
+      cpu.cr3 = cr3;
+      if (cpu.cr0 & CR0_PG) cpu.tlb.flushNonGlobal();
+    }
+    if (new32) for (let r = 0; r < 8; r++) cpu.r32[r] = regs[r];
+    else for (let r = 0; r < 8; r++) cpu.r16[r * 2] = regs[r];
+    if (new32) cpu.setEflags(eflags);
+    else cpu.setEflags((cpu.flags & ~0xffff) | (eflags & 0xffff));
+    cpu.eip = eip;
+    cpu.curEip = eip; // a fault from here on restarts the new task's first instruction
+    // Selectors are visible in the new task before their descriptors are checked.
+    for (let s = 0; s < 6; s++) loadNull(cpu, TSS_SEGS[s], segs[s]);
+    cpu.ldtrSel = ldt; cpu.ldtrAr = AR_UNUSABLE; cpu.ldtrBase = 0; cpu.ldtrLimit = 0;
+    // Local breakpoint enables belong to the old task.
+    cpu.dr[7] &= ~0x155;
+    cpu.emit({ kind: 'task-switch', from: fromSel, to: sel, cause: cause || SOURCE_NAMES[source] });
+    if (trap) queueDebugTrap(cpu, DR6_BT);
 
-  loadTaskLdt(cpu, ldt, ext);
-  if (cpu.flags & VM) {
-    cpu.setCpl(3, 'task switch');
-    for (let s = 0; s < 6; s++) cpu.loadRealSeg(TSS_SEGS[s], segs[s]);
-  } else {
-    loadTaskSegments(cpu, segs, ext);
-  }
-  if ((cpu.eip >>> 0) > (cpu.segLimit[CS] >>> 0)) cpu.gp(0);
-  cpu.brk = true;
+    loadTaskLdt(cpu, ldt, ext);
+    if (cpu.flags & VM) {
+      cpu.setCpl(3, 'task switch');
+      for (let s = 0; s < 6; s++) cpu.loadRealSeg(TSS_SEGS[s], segs[s]);
+    } else {
+      loadTaskSegments(cpu, segs, ext);
+    }
+    if ((cpu.eip >>> 0) > (cpu.segLimit[CS] >>> 0)) cpu.gp(0);
+    cpu.brk = true;
+  });
 }
 
 function setBusy(cpu: Cpu, sel: number, busy: boolean): void {

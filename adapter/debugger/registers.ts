@@ -65,8 +65,8 @@ export function guestTables(cpu: Cpu): TableRegisters {
   const p = processorTables(cpu);
   const g = cpu.vmm.guestTables?.(cpu);
   if (!g) return p;
-  // The monitor refuses LDTs, so the LDT's cache is the processor's.
-  return { ...p, gdtBase: g.gdtBase >>> 0, gdtLimit: g.gdtLimit & 0xffff, idtBase: g.idtBase >>> 0, idtLimit: g.idtLimit & 0xffff, trSel: g.trSel, trBase: g.trBase >>> 0, trLimit: g.trLimit >>> 0, ldtrSel: g.ldtrSel };
+  // The processor's LDTR base is the monitor's shadow LDT; the guest's is its own table.
+  return { ...p, gdtBase: g.gdtBase >>> 0, gdtLimit: g.gdtLimit & 0xffff, idtBase: g.idtBase >>> 0, idtLimit: g.idtLimit & 0xffff, trSel: g.trSel, trBase: g.trBase >>> 0, trLimit: g.trLimit >>> 0, ldtrSel: g.ldtrSel, ldtrBase: g.ldtrBase >>> 0, ldtrLimit: g.ldtrLimit >>> 0 };
 }
 
 function tablePart(t: TableRegisters, name: string): number | undefined {
@@ -101,7 +101,7 @@ export function keptApart(cpu: Cpu): Set<'cr0' | 'cr3' | 'cr4' | 'gdtr' | 'idtr'
   if (g.gdtBase !== p.gdtBase || g.gdtLimit !== p.gdtLimit) out.add('gdtr');
   if (g.idtBase !== p.idtBase || g.idtLimit !== p.idtLimit) out.add('idtr');
   if (g.trSel !== p.trSel || g.trBase !== p.trBase || g.trLimit !== p.trLimit) out.add('tr');
-  if (g.ldtrSel !== p.ldtrSel) out.add('ldtr');
+  if (g.ldtrSel !== p.ldtrSel || g.ldtrBase !== p.ldtrBase) out.add('ldtr');
   return out;
 }
 

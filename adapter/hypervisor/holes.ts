@@ -5,12 +5,14 @@
 // instruction run exactly as the hardware runs it:
 //   PUSHF shows the processor's IF (always set for the monitor); POPF and IRET cannot change IF (nor
 //   IOPL) at ring 1; SGDT and SIDT reveal the monitor's tables; SMSW shows the processor's CR0; PUSH CS,
-//   PUSH SS and MOV from CS/SS show RPL 1; LAR sees the shadow descriptors' DPL 1.
+//   PUSH SS and MOV from CS/SS show RPL 1; LAR, LSL, VERR and VERW see the shadow descriptors (DPL 1
+//   for the guest's DPL 0, the shadow TSS's limit), in the GDT and in the LDT alike.
 import type { Cpu } from '../cpu/cpu';
 import type { Insn } from '../cpu/insn';
 import { CS, SS } from '../cpu/insn';
 import { Cls } from '../cpu/opcodes';
-import { IOPL } from '../cpu/flags';
+import { IOPL, NT, VM } from '../cpu/flags';
+import { AR_UNUSABLE, CPU_FAULT } from '../cpu/cpu';
 import type { Monitor } from './monitor';
 
 /** The instruction classes the observer sees. */
@@ -87,14 +89,14 @@ export class Holes {
         break;
       }
       case 'iret': {
-        if (!kernel) break;
+        if (!kernel || c.flags & NT) break; // with NT, a task return (taskswitch.ts)
         const sp = c.getSp();
         const f = c.readN(SS, (sp + 2 * i.osize) | 0, i.osize);
+        if (f & VM && i.osize === 4) { this.iretToV86(c, i, c.readN(SS, (sp + 4) | 0, 2)); break; }
         const want = (f >>> 9) & 1;
         if (want !== vif) this.record(c, i, `IF stays ${vif} (IRET cannot change IF at ring 1 with IOPL 0)`, `IF=${want}`);
         const iopl = (f & IOPL) >>> 12, cur = (c.flags & IOPL) >>> 12;
         if (iopl !== cur) this.record(c, i, `IOPL stays ${cur} (only ring 0 can change it)`, `IOPL=${iopl}`);
-        if (f & 0x20000 && i.osize === 4) m.stop('virtual-8086 mode is not supported (an IRET to VM=1)');
         this.ringCompression(c, i, c.readN(SS, (sp + i.osize) | 0, 2));
         break;
       }
@@ -131,16 +133,48 @@ export class Holes {
           this.record(c, i, `selector ${hex(sel)} (RPL ${sel & 3})`, `selector ${hex(sel & ~3)} (RPL 0)`);
         }
         break;
-      case 'lar': {
-        const sel = i.mem ? undefined : c.r16[i.rm << 1];
-        if (sel === undefined || !(sel & 0xfffc) || sel & 4) break;
-        const hi = m.readGuest32((m.v.gdtBase + (sel & ~7) + 4) >>> 0);
-        if (hi !== undefined && hi & 0x1000 && ((hi >>> 13) & 3) === 0 && (sel | 7) <= m.v.gdtLimit)
-          this.record(c, i, 'access rights with DPL 1 (the shadow descriptor)', 'DPL 0 (the guest\'s descriptor)');
+      case 'lar': case 'lsl': case 'verr': case 'verw':
+        this.descriptorQuery(c, i);
         break;
-      }
     }
     return false;
+  }
+
+  /**
+   * LAR, LSL, VERR, VERW read the descriptor tables the processor has: the shadow GDT and LDT, where the
+   * guest's DPL 0 is DPL 1 and a TSS descriptor is the shadow TSS's. Both answers are worked out (the
+   * processor's at its CPL, bare hardware's from the guest's own tables at the guest's ring) and a
+   * difference is a hole. The accessed bit is left out: that the shadow's are set and the guest's are
+   * not is the "(descriptor tables)" hole.
+   */
+  private descriptorQuery(c: Cpu, i: Insn): void {
+    const m = this.m, v = m.v, op = i.entry.handler as QueryOp;
+    let sel: number;
+    try {
+      sel = i.mem ? c.read16(i.seg, i.ea(c, i)) : c.r16[i.rm << 1];
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      return; // the operand faults: it will again, natively
+    }
+    const shadow = (s: number): [number, number] | undefined => {
+      if (s & 4) {
+        if (c.ldtrAr & AR_UNUSABLE || !(c.ldtrSel & 0xfffc) || (s | 7) > (c.ldtrLimit >>> 0)) return undefined;
+        return m.window.readLdt(s >>> 3);
+      }
+      return (s | 7) > (c.gdtrLimit & 0xffff) ? undefined : m.window.readGdt(s >>> 3);
+    };
+    const guest = (s: number): [number, number] | undefined => {
+      const [base, limit] = s & 4 ? (v.ldtrSel & 0xfffc ? [v.ldtrBase, v.ldtrLimit] : [0, -1]) : [v.gdtBase, v.gdtLimit];
+      if (limit < 0 || (s | 7) > limit) return undefined;
+      const lo = m.readGuest32((base + (s & ~7)) >>> 0), hi = m.readGuest32((base + (s & ~7) + 4) >>> 0);
+      return lo === undefined || hi === undefined ? undefined : [lo, hi];
+    };
+    const saw = queryDescriptor(op, sel, c.cpl, shadow), bare = queryDescriptor(op, sel, m.guestRing(), guest);
+    if (saw.ok === bare.ok && saw.value === bare.value) return;
+    const say = (r: QueryResult, dpl: number | undefined) => (!r.ok ? 'ZF=0 (refused)'
+      : op === 'lar' ? `access rights ${hex(r.value)} (DPL ${dpl})` : op === 'lsl' ? `limit ${hex(r.value)}` : 'ZF=1');
+    const sd = shadow(sel), gd = guest(sel);
+    this.record(c, i, `${say(saw, sd && (sd[1] >>> 13) & 3)} from the shadow descriptor`, `${say(bare, gd && (gd[1] >>> 13) & 3)} from the guest's descriptor`);
   }
 
   /**
@@ -165,7 +199,7 @@ export class Holes {
     let hi = m.readGuest32((m.v.gdtBase + (sel & ~7) + 4) >>> 0);
     if (hi === undefined) return;
     const type = (hi >>> 8) & 0x1f;
-    if (type === 1 || type === 3 || type === 5 || type === 9 || type === 11) { m.stop('hardware task switches are not supported'); return; }
+    if (type === 1 || type === 3 || type === 5 || type === 9 || type === 11) return; // a task switch: the monitor's (taskswitch.ts)
     if (type === 4 || type === 12) {
       // A call gate: the ring of its target code segment.
       const lo = m.readGuest32((m.v.gdtBase + (sel & ~7)) >>> 0);
@@ -182,9 +216,59 @@ export class Holes {
       this.record(c, i, `ring ${ring} code of the guest runs at ring 1, which the monitor treats as the guest's ring 0`, `ring ${ring}`);
   }
 
+  /**
+   * IRETD to VM = 1 at ring 1: the processor ignores VM and returns to the frame's CS as a
+   * protected-mode selector. A real-mode segment value with RPL 0, or one the shadow tables refuse,
+   * faults, and the monitor enters the v86 task from that #GP (privemul.ts); one the processor would
+   * load as ring-1..3 code returns to protected mode instead: the guest goes wrong, and this is why.
+   */
+  private iretToV86(c: Cpu, i: Insn, cs: number): void {
+    if (!(cs & 0xfffc) || (cs & 3) === 0) return;
+    const d = cs & 4 ? ((c.ldtrSel & 0xfffc) && (cs | 7) <= (c.ldtrLimit >>> 0) ? this.m.window.readLdt(cs >>> 3) : undefined)
+      : (cs | 7) <= (c.gdtrLimit & 0xffff) ? this.m.window.readGdt(cs >>> 3) : undefined;
+    if (!d) return;
+    const hi = d[1], dpl = (hi >>> 13) & 3;
+    if ((hi & 0x1800) !== 0x1800 || (hi & 0x400 ? dpl > (cs & 3) : dpl !== (cs & 3))) return;
+    this.record(c, i, `a return to protected-mode selector ${hex(cs)} (at ring 1 the processor ignores VM; the selector loads)`, 'virtual-8086 mode entered');
+  }
+
   statsLines(): string[] {
     if (!this.total) return ['virtualization holes: none'];
     const by = [...this.byInstruction].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} x${n}`).join(', ');
     return [`virtualization holes: ${this.total} (${by})`];
+  }
+}
+
+export type QueryOp = 'lar' | 'lsl' | 'verr' | 'verw';
+export interface QueryResult { ok: boolean; value: number }
+
+/**
+ * What LAR, LSL, VERR or VERW report for a selector at a CPL, given the descriptor table lookup
+ * (undefined: beyond the table's limit, or no LDT). As the SDM words it: a null selector, a system type
+ * the instruction does not accept, or a DPL below CPL or RPL (conforming code aside) clears ZF.
+ * LAR's value leaves the accessed bit out (see Holes.descriptorQuery).
+ */
+export function queryDescriptor(op: QueryOp, sel: number, cpl: number, lookup: (sel: number) => [number, number] | undefined): QueryResult {
+  const no = { ok: false, value: 0 };
+  sel &= 0xffff;
+  if (!(sel & 0xfffc)) return no;
+  const d = lookup(sel);
+  if (!d) return no;
+  const [lo, hi] = d;
+  const s = (hi & 0x1000) !== 0, type = (hi >>> 8) & 0xf, dpl = (hi >>> 13) & 3;
+  const code = s && (type & 8) !== 0, conforming = code && (type & 4) !== 0;
+  if (!s) {
+    const okTypes = op === 'lar' ? [1, 2, 3, 4, 5, 9, 11, 12] : op === 'lsl' ? [1, 2, 3, 9, 11] : [];
+    if (!okTypes.includes(type)) return no;
+  }
+  if (!conforming && (dpl < cpl || dpl < (sel & 3))) return no;
+  switch (op) {
+    case 'lar': return { ok: true, value: (hi & 0x00ffff00 & ~(s ? 0x100 : 0)) >>> 0 };
+    case 'lsl': {
+      const raw = (lo & 0xffff) | (hi & 0xf0000);
+      return { ok: true, value: (hi & 0x800000 ? (raw << 12) | 0xfff : raw) >>> 0 };
+    }
+    case 'verr': return { ok: s && (!code || (type & 2) !== 0), value: 0 };
+    case 'verw': return { ok: s && !code && (type & 2) !== 0, value: 0 };
   }
 }

@@ -2,18 +2,21 @@
 // instruction that needs ring 0 (or loaded a ring-0 selector the processor refuses at ring 1). The
 // monitor decodes it and performs it against the virtual CPU state, as ring 0 would have; if the
 // instruction faults there too, that fault goes to the guest. From ring 3 only SYSENTER (the
-// monitor keeps SYSENTER_CS null so that it faults) and I/O the guest's TSS bitmap allows are the
-// monitor's; every other #GP is the guest's own and is reflected to it.
+// monitor keeps SYSENTER_CS null so that it faults), I/O the guest's TSS bitmap allows and far
+// JMP/CALL to a guest task are the monitor's (in virtual-8086 mode also the IOPL-sensitive
+// instructions, v86.ts); every other #GP is the guest's own and is reflected to it.
 import type { Cpu } from '../cpu/cpu';
 import { CPU_FAULT, AR_P, AR_S, AR_DB, AR_G, AR_DPL_SHIFT } from '../cpu/cpu';
 import type { Insn } from '../cpu/insn';
 import { CS, SS } from '../cpu/insn';
-import { IF, VM, RF, IOPL } from '../cpu/flags';
+import { IF, VM, RF, IOPL, NT } from '../cpu/flags';
 import { invlpg } from '../cpu/privileged';
 import { deliverException } from '../cpu/interrupts';
 import { EXIT } from './exits';
 import { TSS_LIN, TSS_LIMIT } from './shadowdesc';
 import type { Monitor } from './monitor';
+import { farTaskTransfer } from './taskswitch';
+import { iretToV86, v86Op } from './v86';
 
 const FLAT_CODE = AR_P | AR_S | 0xb | AR_DB | AR_G, FLAT_DATA = AR_P | AR_S | 0x3 | AR_DB | AR_G;
 const MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176;
@@ -21,6 +24,18 @@ const MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x17
 export type Emulation = () => void | 'restart';
 
 let nested = false;
+
+/** An exception is being delivered as the guest's own (deliverToGuest): it is no trap of the monitor's. */
+export function reflecting(): boolean {
+  return nested;
+}
+
+/** Deliver an exception to the guest as its own (the monitor does not try to emulate the instruction again). */
+export function deliverToGuest(c: Cpu, vector: number, err: number, hasError: boolean): void {
+  const was = nested;
+  nested = true;
+  try { deliverException(c, vector, err, hasError, false); } finally { nested = was; }
+}
 
 /** Returns -1 when the monitor emulated the instruction (or had it restart), else the error code to reflect. */
 export function emulatePrivileged(m: Monitor, err: number, info: number): number {
@@ -52,11 +67,11 @@ export function emulatePrivileged(m: Monitor, err: number, info: number): number
     else { c.icount++; m.counters.emulatedPrivileged++; }
   } catch (e) {
     if (e !== CPU_FAULT) throw e;
-    // The instruction faults at ring 0 too: that fault is the guest's.
-    c.eip = c.curEip = start;
+    // The instruction faults at ring 0 too: that fault is the guest's. (It reports curEip: the
+    // instruction's own address, or the new task's first instruction after a task switch committed.)
+    c.eip = c.curEip;
     m.inHandler = false;
-    nested = true;
-    try { deliverException(c, c.faultVector, c.faultError, c.faultHasError, false); } finally { nested = false; }
+    deliverToGuest(c, c.faultVector, c.faultError, c.faultHasError);
   } finally {
     m.inHandler = false;
   }
@@ -123,12 +138,8 @@ function kernelOp(m: Monitor, c: Cpu, i: Insn, err: number): Emulation | undefin
       m.loadShadowTables();
     };
     case 'ltr': return () => ltr(m, c, readEw(c, i));
-    case 'lldt': return () => {
-      const sel = readEw(c, i);
-      if (sel & 0xfffc) { m.stop('local descriptor tables are not supported'); return; }
-      v.ldtrSel = sel;
-      c.ldtrSel = sel;
-    };
+    case 'jmpf': case 'callf': return farTaskTransfer(m, c, i); // a task switch (other far transfers run natively)
+    case 'lldt': return () => m.loadLdt(readEw(c, i), 13);
     case 'invlpg': return () => {
       const lin = (c.segBase[i.seg] + i.ea(c, i)) | 0;
       m.shadow.invlpg(lin >>> 0);
@@ -142,6 +153,7 @@ function kernelOp(m: Monitor, c: Cpu, i: Insn, err: number): Emulation | undefin
       if (i.entry.handler === 'rdmsr') return () => { c.r32[0] = v[key]; c.r32[2] = 0; };
       return () => { v[key] = msr === MSR_SYSENTER_CS ? c.r32[0] & 0xffff : c.r32[0]; };
     }
+    case 'sysenter': return sysenter(m, c);
     case 'sysexit': return () => {
       const cs = v.sysenterCs & 0xfffc;
       if (!cs) c.gp(0);
@@ -170,9 +182,12 @@ function kernelOp(m: Monitor, c: Cpu, i: Insn, err: number): Emulation | undefin
       return () => { c.write16(SS, sp, sel | 1); m.holes.fixup(i, `POP SS of selector 0x${sel.toString(16)}: the monitor raised its RPL to 1 on the guest's stack`); return 'restart'; };
     }
     case 'iret': case 'retf': {
-      // A return to a ring-0 code selector: at ring 1 that is a return to a more privileged level.
       const sp = c.getSp();
       const size = i.osize;
+      // IRETD to VM = 1: at ring 1 the processor took the frame's CS as a protected-mode selector and
+      // refused it; the monitor enters the guest's v86 task (v86.ts).
+      if (i.entry.handler === 'iret' && size === 4 && !(c.flags & NT) && c.read32(SS, (sp + 8) | 0) & VM) return () => iretToV86(m);
+      // A return to a ring-0 code selector: at ring 1 that is a return to a more privileged level.
       const cs = c.read16(SS, (sp + size) | 0);
       if ((cs & 3) !== 0 || (cs & 0xfffc) !== (err & 0xfffc) || (cs & 0xfffc) === 0) return undefined;
       return () => {
@@ -185,23 +200,13 @@ function kernelOp(m: Monitor, c: Cpu, i: Insn, err: number): Emulation | undefin
   return undefined;
 }
 
-/** From ring 3: SYSENTER, and I/O the guest's own IOPL or TSS bitmap allows. */
+/** From ring 3: SYSENTER, I/O the guest's own IOPL or TSS bitmap allows, a task switch; v86 mode's own (v86.ts). */
 function userOp(m: Monitor, c: Cpu, i: Insn): Emulation | undefined {
   const v = m.v;
   const h = i.entry.handler;
-  if (h === 'sysenter') {
-    const cs = v.sysenterCs & 0xfffc;
-    if (!cs) return undefined;
-    return () => {
-      c.setEflags(c.getEflags() & ~(VM | RF));
-      v.vif = false; // SYSENTER clears IF: the guest's
-      c.loadSegCache(CS, cs | 1, 0, -1, FLAT_CODE | (1 << AR_DPL_SHIFT));
-      c.loadSegCache(SS, ((cs + 8) | 1) & 0xffff, 0, -1, FLAT_DATA | (1 << AR_DPL_SHIFT));
-      c.setCpl(1, 'sysenter');
-      c.r32[4] = v.sysenterEsp;
-      c.eip = v.sysenterEip;
-    };
-  }
+  if (c.isV86()) return v86Op(m, c, i, (port, size) => guestBitmapAllows(m, port, size));
+  if (h === 'sysenter') return sysenter(m, c);
+  if (h === 'jmpf' || h === 'callf') return farTaskTransfer(m, c, i);
   if (h === 'in' || h === 'out' || h === 'ins' || h === 'outs') {
     const port = i.entry.operands.includes('Ib') ? i.imm & 0xff : c.r16[4];
     const size = i.entry.sub === 1 ? 1 : i.osize;
@@ -209,6 +214,22 @@ function userOp(m: Monitor, c: Cpu, i: Insn): Emulation | undefined {
     return () => asRing0(c, () => i.native(c, i));
   }
   return undefined;
+}
+
+/** SYSENTER (from the guest's ring 3, or its ring 0, where it is legal too): into the guest kernel at ring 1. */
+function sysenter(m: Monitor, c: Cpu): Emulation | undefined {
+  const v = m.v;
+  const cs = v.sysenterCs & 0xfffc;
+  if (!cs) return undefined;
+  return () => {
+    c.setEflags(c.getEflags() & ~(VM | RF));
+    v.vif = false; // SYSENTER clears IF: the guest's
+    c.loadSegCache(CS, cs | 1, 0, -1, FLAT_CODE | (1 << AR_DPL_SHIFT));
+    c.loadSegCache(SS, ((cs + 8) | 1) & 0xffff, 0, -1, FLAT_DATA | (1 << AR_DPL_SHIFT));
+    c.setCpl(1, 'sysenter');
+    c.r32[4] = v.sysenterEsp;
+    c.eip = v.sysenterEip;
+  };
 }
 
 /** The I/O permission bitmap of the guest's own TSS. */
@@ -244,6 +265,7 @@ function ltr(m: Monitor, c: Cpu, sel: number): void {
   v.trSel = sel;
   v.trBase = ((lo! >>> 16) | ((hi! & 0xff) << 16) | (hi! & 0xff000000)) >>> 0;
   v.trLimit = limit;
+  v.trType = type | 2;
   m.writeGuest((at + 5) >>> 0, 1, ((hi! >>> 8) & 0xff) | 2); // busy, in the guest's GDT as on hardware
   const [sl, sh] = m.window.readGdt(sel >>> 3);
   m.window.writeGdt(sel >>> 3, sl, sh | 0x200);

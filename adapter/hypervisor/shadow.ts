@@ -13,8 +13,15 @@ import type { HostPages } from './hostpages';
 import { guestWalk, type GuestView, type GuestWalk, ACCESS_WRITE, PTE_P, PTE_RW, PTE_US, PTE_A, PTE_D, PTE_G } from './gwalk';
 
 export const ROLE_LEVEL = 3, ROLE_WP = 4, ROLE_PAE = 8, ROLE_DIRECT = 16, ROLE_USER = 32, ROLE_WRITE = 64, ROLE_NX = 128;
+/** PAE with a reserved window: the directory under the fourth PDPTE, which holds the window's entries. */
+export const ROLE_TOP = 256;
 /** Key frame of the direct root used while the guest has paging off (beyond any 32-bit frame). */
 const DIRECT_ROOT_GFN = 0x100000;
+/** Key frame of the window-only directory (PAE, the guest's fourth PDPTE not present). */
+const WINDOW_DIR_GFN = 0x100001;
+/** PAE: the reserved window is entries 510 and 511 of the top directory (the top 4 MiB). */
+const PAE_RESERVED_FIRST = 510;
+const pageKey = (gfn: number, role: number) => gfn * 512 + role;
 
 export interface ShadowPage {
   hpa: number;
@@ -64,10 +71,12 @@ export class ShadowMmu {
   changed = false;
   /**
    * A directory entry the hypervisor keeps in every 32-bit root for itself (a trap-and-emulate
-   * monitor's window at the top of the address space): index and entry value. The guest's own entry
-   * at that index is not shadowed.
+   * monitor's window at the top 4 MiB of the address space): index and entry value; with PAE, entry
+   * `paeEntry` at index 510 (and nothing at 511) of the directory under the fourth PDPTE, which is
+   * present in the shadow PDPT even when the guest's is not. The guest's own entries there are not
+   * shadowed.
    */
-  reserved: { index: number; entry: number } | null = null;
+  reserved: { index: number; entry: number; paeEntry?: number } | null = null;
   /** Frames the guest may not map (ballooned out): a fault on one is reflected with the reserved bit. */
   refused: ((gfn: number) => boolean) | null = null;
   readonly counters: ShadowCounters = { fills: 0, reflected: 0, emulatedWrites: 0, zapped: 0, unshadowed: 0, rootSwitches: 0, rootReuses: 0, resets: 0, writeProtects: 0, invlpg: 0 };
@@ -104,9 +113,10 @@ export class ShadowMmu {
     return (((lo & ~0xfff) >>> 0) - this.ramBase) / 4096;
   }
 
-  /** The hypervisor's own entry in a root (32-bit: every directory shadow is a root), never the guest's. */
+  /** The hypervisor's own entry in a root (32-bit: every directory shadow is a root; PAE: the top directory), never the guest's. */
   isReserved(page: ShadowPage, index: number): boolean {
-    return this.reserved !== null && !this.pae && page.level === 2 && index === this.reserved.index;
+    if (this.reserved === null || page.level !== 2) return false;
+    return this.pae ? (page.role & ROLE_TOP) !== 0 && index >= PAE_RESERVED_FIRST : index === this.reserved.index;
   }
 
   baseRole(): number {
@@ -119,13 +129,13 @@ export class ShadowMmu {
 
   /** The shadow page for (gfn, role), created if needed; null when host memory ran out. */
   private getPage(gfn: number, role: number): ShadowPage | null {
-    const key = gfn * 256 + role;
-    const found = this.pages.get(key);
+    const k = pageKey(gfn, role);
+    const found = this.pages.get(k);
     if (found) return found;
     const hpa = this.host.alloc(role & ROLE_DIRECT ? 'shadow page (direct)' : `shadow page table level ${role & ROLE_LEVEL}`);
     if (hpa < 0) return null;
     const p: ShadowPage = { hpa, gfn, level: role & ROLE_LEVEL, role, direct: (role & ROLE_DIRECT) !== 0, parents: new Set(), writes: 0 };
-    this.pages.set(key, p);
+    this.pages.set(k, p);
     this.byHpa.set(hpa, p);
     if (!p.direct) this.track(gfn);
     return p;
@@ -183,7 +193,7 @@ export class ShadowMmu {
     for (let i = 0; i < n; i++) this.zapEntry(p, i);
     for (const at of p.parents) this.wrEntry(at, 0, 0);
     p.parents.clear();
-    this.pages.delete(p.gfn * 256 + p.role);
+    this.pages.delete(pageKey(p.gfn, p.role));
     this.byHpa.delete(p.hpa);
     for (const [k, r] of this.paeRoots) if (r === p) this.paeRoots.delete(k);
     if (!p.direct && p.level < 3) this.untrack(p.gfn);
@@ -250,9 +260,18 @@ export class ShadowMmu {
       const lo = this.guest.pdpte[i * 2];
       const at = r.hpa + i * 8;
       const cur = this.rd(at);
-      if (!(lo & PTE_P)) { if (cur & PTE_P) this.zapEntry(r, i); continue; }
-      const pd = this.getPage((lo >>> 12) & 0xfffff, 2 | this.baseRole());
+      const top = i === 3 && this.reserved?.paeEntry !== undefined;
+      if (!(lo & PTE_P) && !top) { if (cur & PTE_P) this.zapEntry(r, i); continue; }
+      const pd = !(lo & PTE_P) ? this.getPage(WINDOW_DIR_GFN, 2 | ROLE_DIRECT | ROLE_TOP | this.baseRole())
+        : this.getPage((lo >>> 12) & 0xfffff, 2 | this.baseRole() | (top ? ROLE_TOP : 0));
       if (!pd) return null;
+      if (top) {
+        // The window: entry 510 is the hypervisor's page table, 511 stays empty (the guest's own are not shadowed).
+        this.wr(pd.hpa + PAE_RESERVED_FIRST * 8, this.reserved!.paeEntry!);
+        this.wr(pd.hpa + PAE_RESERVED_FIRST * 8 + 4, 0);
+        this.wr(pd.hpa + 511 * 8, 0);
+        this.wr(pd.hpa + 511 * 8 + 4, 0);
+      }
       if ((cur & ~0xfff) === pd.hpa && cur & PTE_P) continue;
       if (cur & PTE_P) this.zapEntry(r, i);
       this.wrEntry(at, pd.hpa | PTE_P, 0); // PDPTE bits 2:1 are reserved: present only
@@ -276,7 +295,7 @@ export class ShadowMmu {
       return { kind: 'reflect', error: w.error };
     }
     // The hypervisor's window: the guest's own mapping there is not honoured (a protection fault for it).
-    if (this.reserved && !this.pae && lin >>> 22 === this.reserved.index) {
+    if (this.reserved && lin >>> 22 === this.reserved.index && (!this.pae || this.reserved.paeEntry !== undefined)) {
       this.counters.reflected++;
       return { kind: 'reflect', error: 1 | (error & 0x16) };
     }
@@ -448,6 +467,8 @@ export class ShadowMmu {
     }
   }
   private readonly watched = new Map<number, () => void>();
+  /** A frame write-protected for watchFrames (a copied descriptor table), not for a shadowed page table. */
+  isWatched(gfn: number): boolean { return this.watched.has(gfn); }
 
   /** Stop shadowing a frame (a write the hypervisor cannot emulate): its writes then go through. */
   unprotect(gfn: number): void {

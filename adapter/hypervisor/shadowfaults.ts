@@ -19,6 +19,8 @@ export interface ShadowHost {
   emulationFailures: number;
   emulationFailureKey: string;
   exit(reason: number, f?: Partial<ExitRecord>): ExitRecord;
+  /** Stop the guest with a message (the run ends with the hypervisor's status). */
+  stop(reason: string): void;
 }
 
 /** A #PF the shadow raised: returns -1 when resolved, else the guest's error code to deliver. */
@@ -35,7 +37,7 @@ export function shadowFault(h: ShadowHost, err: number, info: number, delivering
   }
   h.exit(EXIT.EXCEPTION_NMI, { interruptionInfo: info, errorCode: err, qualification: lin, guestLinear: lin, text: out.kind === 'fixed' ? `#PF at 0x${lin.toString(16)}: shadow entry built` : `#PF at 0x${lin.toString(16)}: ${out.mmio ? 'MMIO' : 'write to a guest page table'} emulated` });
   if (out.kind === 'fixed') { cpu.tlb.flushPage(lin >>> 12); return -1; }
-  return emulateAccess(h, lin, out.gfn, out.mmio, delivering);
+  return emulateAccess(h, lin, out.gfn, out.mmio, delivering, err);
 }
 
 /**
@@ -44,11 +46,19 @@ export function shadowFault(h: ShadowHost, err: number, info: number, delivering
  * the device model), then drop the shadow entries the write changed. A fault during an event's
  * delivery cannot be emulated that way: the frame is unshadowed instead and the delivery retried.
  */
-function emulateAccess(h: ShadowHost, lin: number, gfn: number, mmio: boolean, delivering: boolean): number {
-const cpu = h.cpu, mmu = h.shadow!;
+function emulateAccess(h: ShadowHost, lin: number, gfn: number, mmio: boolean, delivering: boolean, err: number): number {
+  const cpu = h.cpu, mmu = h.shadow!;
   const page = lin >>> 12;
   if (delivering || h.inHandler) {
-    if (!mmio) mmu.unprotect(gfn);
+    // The guest's tables put its IDT, GDT or stack on a page with no RAM behind it: the retried
+    // delivery reaches the device model through a TLB entry, as under plain emulation.
+    if (mmio) passMmio(cpu, page, gfn, err);
+    else {
+      mmu.unprotect(gfn);
+      // A frame that stays write-protected (the root table itself, a copied descriptor table): the
+      // delivery's write goes through once and the shadow catches up when the delivery ends.
+      if (delivering && mmu.isTracked(gfn)) passWrite(h, page, gfn, err);
+    }
     return -1;
   }
   const user = cpu.cpl === 3;
@@ -62,7 +72,8 @@ const cpu = h.cpu, mmu = h.shadow!;
   } catch (e) {
     if (e !== CPU_FAULT) throw e;
     cpu.eip = saved.eip;
-    if (!mmio) mmu.unprotect(gfn);
+    // The instruction itself is on that page (code in MMIO): its fetch goes through a TLB entry too.
+    if (mmio) passMmio(cpu, page, gfn, err); else mmu.unprotect(gfn);
     return -1;
   }
   // Read-modify-write instructions read the page too: both entries, for this one instruction.
@@ -95,7 +106,40 @@ const cpu = h.cpu, mmu = h.shadow!;
     h.emulationFailures = h.emulationFailureKey === key ? h.emulationFailures + 1 : 1;
     h.emulationFailureKey = key;
     if (h.emulationFailures > 3 && !mmio) mmu.unprotect(gfn);
-    if (h.emulationFailures > 16) throw new Error(`hypervisor: cannot emulate the instruction at 0x${(cpu.eip >>> 0).toString(16)} (access to 0x${lin.toString(16)})`);
+    if (h.emulationFailures > 16) h.stop(`cannot emulate the instruction at 0x${(cpu.eip >>> 0).toString(16)} (its access to 0x${lin.toString(16)} keeps faulting with vector ${cpu.faultVector})`);
   }
   return -1;
+}
+
+/** Let the access that faulted (error code: write, user) reach MMIO through a TLB entry; retrying
+ *  without one would fault again forever. The guest's tables allow it (else the fault was reflected). */
+function passMmio(cpu: Cpu, page: number, gfn: number, err: number): void {
+  const tlb = cpu.tlb, write = (err & 2) !== 0;
+  tlb.fill(err & 4 ? (write ? tlb.wUser : tlb.rUser) : write ? tlb.wSup : tlb.rSup, page, tlb.mmioEntry(gfn < 0 ? -0x1000 : gfn * 4096));
+}
+
+interface PassedWrite { gfn: number; page: number; before: Int32Array }
+const passed = new WeakMap<ShadowHost, PassedWrite[]>();
+
+/** Let an event delivery write a write-protected guest frame: a TLB entry for it until the delivery ends. */
+function passWrite(h: ShadowHost, page: number, gfn: number, err: number): void {
+  const cpu = h.cpu, base = h.shadow!.slot(gfn), tlb = cpu.tlb;
+  const list = passed.get(h) ?? [];
+  if (!list.some((p) => p.page === page)) {
+    list.push({ gfn, page, before: new Int32Array(cpu.mem.buffer.slice(cpu.mem.byteOffset + base, cpu.mem.byteOffset + base + 4096)) });
+  }
+  passed.set(h, list);
+  tlb.fill(err & 4 ? tlb.wUser : tlb.wSup, page, base | TLB_VALID | TLB_SLOW);
+  cpu.vmm.afterDelivery = () => settleWrites(h);
+}
+
+/** The delivery ended: drop the entries and resynchronize the shadow with what was written. */
+function settleWrites(h: ShadowHost): void {
+  const list = passed.get(h) ?? [];
+  passed.delete(h);
+  delete h.cpu.vmm.afterDelivery;
+  for (const p of list) {
+    h.cpu.tlb.flushPage(p.page);
+    h.shadow!.afterGuestWrite(p.gfn, p.before);
+  }
 }

@@ -12,8 +12,9 @@ import type { Insn } from '../cpu/insn';
 import { CS, SS } from '../cpu/insn';
 import type { Block } from '../cpu/blocks';
 import { Cls, OpFlag } from '../cpu/opcodes';
-import { IF, IOPL } from '../cpu/flags';
+import { IF, IOPL, NT, VM } from '../cpu/flags';
 import { kernelEmulation } from './privemul';
+import { iretToV86 } from './v86';
 import type { Monitor } from './monitor';
 
 /** The classes the translator rewrites in kernel code. */
@@ -124,20 +125,21 @@ export function monitorCall(m: Monitor, c: Cpu, i: Insn): boolean {
       const f = c.readN(SS, c.getSp(), i.osize);
       i.native(c, i); // the processor's flags, IF and IOPL aside (ring 1 cannot change them)
       v.vif = (f & IF) !== 0;
-      if (i.osize === 4) c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL)); // the guest's ring 0 can
+      c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL)); // the guest's ring 0 can (IOPL is in the 16-bit image too)
       c.brk = true;
       return true;
     }
     case 'iret': {
+      if (c.flags & NT) return false; // a task return: the processor's #TS brings it to the monitor (taskswitch.ts)
       const sp = c.getSp(), n = i.osize;
       const cs = c.read16(SS, (sp + n) | 0);
       const f = c.readN(SS, (sp + 2 * n) | 0, n);
-      if (n === 4 && f & 0x20000) { m.stop('virtual-8086 mode is not supported (an IRET to VM=1)'); return true; }
+      if (n === 4 && f & VM) { iretToV86(m); return true; } // into the guest's v86 task (v86.ts)
       // A return within the guest kernel: ring 0 in the frame is ring 1 on the processor.
       if ((cs & 3) === 0 && cs & 0xfffc) c.write16(SS, (sp + n) | 0, cs | 1);
       i.native(c, i);
       v.vif = (f & IF) !== 0;
-      if (n === 4) c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL));
+      c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL));
       c.brk = true;
       return true;
     }
@@ -173,11 +175,12 @@ export function monitorCall(m: Monitor, c: Cpu, i: Insn): boolean {
       else c.r16[i.rm << 1] = c.segSel[i.reg] & ~3;
       return true;
     case 'lar': case 'lsl': case 'verr': case 'verw': {
-      // Against the guest's own descriptors, at its ring 0: the processor reads them from the guest's GDT.
-      const gdtr = c.gdtrBase, cpl = c.cpl;
+      // Against the guest's own descriptors, at its ring 0: the processor reads them from the guest's GDT and LDT.
+      const gdtr = c.gdtrBase, ldtr = c.ldtrBase, cpl = c.cpl;
       c.gdtrBase = v.gdtBase | 0;
+      if (v.ldtrSel & 0xfffc) c.ldtrBase = v.ldtrBase | 0;
       c.cpl = 0;
-      try { i.native(c, i); } finally { c.gdtrBase = gdtr; if (c.cpl === 0) c.cpl = cpl; }
+      try { i.native(c, i); } finally { c.gdtrBase = gdtr; c.ldtrBase = ldtr; if (c.cpl === 0) c.cpl = cpl; }
       return true;
     }
   }

@@ -86,5 +86,19 @@ test('guest tests under binary translation: the same output, or a difference exp
   assert.equal(seen['shadows.asm'], 'same', 'the interrupt-shadow guest that trap-and-emulate gets wrong');
   assert.equal(seen['msr-sysenter.asm'], 'same');
   assert.equal(seen['exceptions.asm'], 'same');
-  assert.equal(seen['task-switch.asm'], 'unsupported');
+  // Task switches, v86 mode and PAE paging: emulated by the monitor, identical to bare hardware.
+  for (const g of ['task-switch.asm', 'v86.asm', 'pf-pae.asm']) assert.equal(seen[g], 'same', g);
+  assert.deepEqual(Object.keys(seen).filter((g) => seen[g] === 'unsupported'), [], 'no guest test is refused');
+});
+
+test('local descriptor tables under binary translation: LAR/LSL/VERR/VERW rewritten, so LDT selectors show the guest\'s descriptors', { skip: !nasm && 'nasm not installed' }, () => {
+  const image = assembleFile(join(repoRoot, 'test/hypervisor/guests/ldt.asm'), join(repoRoot, 'test/guests') + '/');
+  const base = runGuest(image, 'multiboot', 'none');
+  const bt = runGuest(image, 'multiboot', 'binary-translation');
+  assert.match(base.output, /sel 000C: LAR 00409300 LSL 00000FFF VERR 1 VERW 1\n/);
+  assert.equal(bt.output, base.output);
+  assert.deepEqual(bt.monitor!.holes.events.filter((h) => !h.instruction.startsWith('(')), [], 'no instruction hole');
+  const lar = bt.monitor!.translations!.list().flatMap((b) => b.instructions).find((i) => i.text.startsWith('lar'));
+  assert.equal(lar?.rewritten, 'check against the guest\'s descriptor');
+  assert.deepEqual(bt.monitor!.consistency().issues, []);
 });
