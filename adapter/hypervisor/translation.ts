@@ -61,7 +61,12 @@ function monitorCallName(i: Insn): string | undefined {
 }
 
 export class TranslationCache {
-  private readonly blocks = new Map<Block, TranslatedBlock>();
+  /** Translations by the guest linear address of their first instruction. */
+  private readonly byGuest = new Map<number, TranslatedBlock>();
+  /** The decoded block that currently runs each translation (the emulator rebuilds its decoded records
+   *  when the debugger changes breakpoints; that is no reason for the modelled cache to lose them). */
+  private readonly live = new Map<Block, TranslatedBlock>();
+  private readonly runsOf = new Map<TranslatedBlock, Block>();
   private nextSlot = 0;
   translations = 0;
   invalidations = 0;
@@ -75,35 +80,70 @@ export class TranslationCache {
     const base = c.segBase[CS];
     const instructions = b.insns.map((i) => {
       const rewritten = monitorCallName(i);
-      if (rewritten) this.rewritten++;
       const t: TranslatedInstruction = { address: (base + i.eip) >>> 0, text: this.m.insnText(i) };
       if (rewritten) t.rewritten = rewritten;
       return t;
     });
     const first = b.insns[0], last = b.insns[b.insns.length - 1];
-    this.blocks.set(b, {
-      guest: (base + first.eip) >>> 0, guestLength: (last.eip + last.len - first.eip) >>> 0,
+    const guest = (base + first.eip) >>> 0;
+    const old = this.byGuest.get(guest);
+    if (old && sameCode(old.instructions, instructions)) {
+      // The same guest code decoded again (our decoded records were rebuilt): the translation stands.
+      this.attach(old, b);
+      return;
+    }
+    if (old) this.drop(old); // the guest changed this code while nothing watched it: a new translation
+    const t: TranslatedBlock = {
+      guest, guestLength: (last.eip + last.len - first.eip) >>> 0,
       host: this.nextSlot, hostLength: b.insns.length, instructions, executions: 0,
-    });
+    };
     this.nextSlot += b.insns.length;
     this.translations++;
+    this.rewritten += instructions.filter((i) => i.rewritten).length;
+    this.byGuest.set(guest, t);
+    this.attach(t, b);
   }
 
+  /** The guest wrote over a translated block's code: its translation goes. */
   dropped(b: Block): void {
-    if (this.blocks.delete(b)) this.invalidations++;
+    const t = this.live.get(b);
+    if (t) this.drop(t);
   }
 
+  /** Every decoded record was thrown away; translations stay, to be found again when their code runs. */
   flushed(): void {
-    this.invalidations += this.blocks.size;
-    this.blocks.clear();
+    for (const [b, t] of this.live) t.executions += b.runs;
+    this.live.clear();
+    this.runsOf.clear();
   }
 
   /** The cache, guest address order. */
   list(): TranslatedBlock[] {
     const out: TranslatedBlock[] = [];
-    for (const [b, t] of this.blocks) out.push({ ...t, executions: b.runs });
+    for (const t of this.byGuest.values()) out.push({ ...t, executions: t.executions + (this.runsOf.get(t)?.runs ?? 0) });
     return out.sort((a, b) => a.guest - b.guest);
   }
+
+  private attach(t: TranslatedBlock, b: Block): void {
+    const prev = this.runsOf.get(t);
+    if (prev) { t.executions += prev.runs; this.live.delete(prev); }
+    this.live.set(b, t);
+    this.runsOf.set(t, b);
+  }
+
+  private drop(t: TranslatedBlock): void {
+    const b = this.runsOf.get(t);
+    if (b) this.live.delete(b);
+    this.runsOf.delete(t);
+    if (this.byGuest.get(t.guest) === t) this.byGuest.delete(t.guest);
+    this.invalidations++;
+  }
+}
+
+function sameCode(a: TranslatedInstruction[], b: TranslatedInstruction[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k].address !== b[k].address || a[k].text !== b[k].text) return false;
+  return true;
 }
 
 /**

@@ -119,6 +119,23 @@ describe('binary translation in the debugger', () => {
   }));
 });
 
+describe('binary translation and breakpoints', () => {
+  test('setting a breakpoint keeps the translation cache: the same blocks, none counted as dropped', () => withClient(async (dc) => {
+    await stopOn(dc, { virtualization: 'binary-translation' }, [{ filterId: 'hlt' }]);
+    type Tc = { blocks: { guest: number }[]; invalidations: number };
+    const before = (await dc.customRequest('ringside/tcache', {})).body as Tc;
+    assert.ok(before.blocks.length > 20, 'the kernel has been translated up to its first HLT');
+    // A breakpoint makes the emulator rebuild its decoded records; the modelled cache must not notice.
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'lidt' }] });
+    const after = (await dc.customRequest('ringside/tcache', {})).body as Tc;
+    assert.deepEqual(after.blocks.map((b) => b.guest), before.blocks.map((b) => b.guest));
+    assert.equal(after.invalidations, before.invalidations);
+    await continueTo(dc);
+    const later = (await dc.customRequest('ringside/tcache', {})).body as Tc;
+    assert.equal(later.invalidations, before.invalidations, 'running on retranslates nothing already translated');
+  }));
+});
+
 describe('paravirt in the debugger', () => {
   test('hypercalls stop the VM-exit filter and are listed by request', () => withClient(async (dc) => {
     const program = path.join(SAMPLES, 'pvkernel.asm');
