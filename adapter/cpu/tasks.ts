@@ -86,6 +86,25 @@ export function iretTaskReturn(cpu: Cpu): void {
 /** Offsets of the dynamic fields in a 32-bit TSS and a 16-bit TSS. */
 const T32 = { eip: 0x20, eflags: 0x24, regs: 0x28, segs: 0x48, ldt: 0x60, cr3: 0x1c, trap: 0x64 };
 const T16 = { eip: 0x0e, eflags: 0x10, regs: 0x12, segs: 0x22, ldt: 0x2a };
+
+/** A task's dynamic state as its TSS holds it (segments ES, CS, SS, DS, FS, GS; a 16-bit TSS has no FS/GS). */
+export interface TssState { eip: number; eflags: number; regs: number[]; segs: number[]; ldt: number; cr3: number; trap: boolean }
+
+/** Reads a task's state through `rd` (offset, size), from a 32-bit or a 16-bit TSS. */
+export function readTss(rd: (off: number, size: number) => number, tss32: boolean): TssState {
+  const regs: number[] = [], segs: number[] = [];
+  if (tss32) {
+    const eip = rd(T32.eip, 4), eflags = rd(T32.eflags, 4);
+    for (let r = 0; r < 8; r++) regs.push(rd(T32.regs + r * 4, 4));
+    for (let s = 0; s < 6; s++) segs.push(rd(T32.segs + s * 4, 2));
+    return { eip, eflags, regs, segs, ldt: rd(T32.ldt, 2), cr3: rd(T32.cr3, 4), trap: (rd(T32.trap, 2) & 1) !== 0 };
+  }
+  const eip = rd(T16.eip, 2), eflags = rd(T16.eflags, 2);
+  for (let r = 0; r < 8; r++) regs.push(rd(T16.regs + r * 2, 2));
+  for (let s = 0; s < 4; s++) segs.push(rd(T16.segs + s * 2, 2));
+  segs.push(0, 0);
+  return { eip, eflags, regs, segs, ldt: rd(T16.ldt, 2), cr3: 0, trap: false };
+}
 /** Segment registers in TSS order (ES CS SS DS FS GS), which is also x86 encoding order. */
 const TSS_SEGS = [ES, CS, SS, DS, FS, GS];
 
@@ -102,22 +121,9 @@ export function switchTo(cpu: Cpu, d: Descriptor, source: number, ext: number, c
   if ((cpu.trLimit >>> 0) < (old32 ? 0x5f : 0x29)) cpu.fault(EXC_TS, selErr(cpu.trSel, ext), true);
 
   // Read the new task's state first (page faults here leave everything untouched).
-  const rd = (off: number, size: number) => cpu.readSys((newBase + off) | 0, size);
-  const regs: number[] = [];
-  const segs: number[] = [];
-  let eip: number, eflags: number, ldt: number, cr3 = 0, trap = false;
-  if (new32) {
-    eip = rd(T32.eip, 4); eflags = rd(T32.eflags, 4);
-    for (let r = 0; r < 8; r++) regs.push(rd(T32.regs + r * 4, 4));
-    for (let s = 0; s < 6; s++) segs.push(rd(T32.segs + s * 4, 2));
-    ldt = rd(T32.ldt, 2); cr3 = rd(T32.cr3, 4); trap = (rd(T32.trap, 2) & 1) !== 0;
-  } else {
-    eip = rd(T16.eip, 2); eflags = rd(T16.eflags, 2);
-    for (let r = 0; r < 8; r++) regs.push(rd(T16.regs + r * 2, 2));
-    for (let s = 0; s < 4; s++) segs.push(rd(T16.segs + s * 2, 2));
-    segs.push(0, 0);
-    ldt = rd(T16.ldt, 2);
-  }
+  const t = readTss((off, size) => cpu.readSys((newBase + off) | 0, size), new32);
+  const { regs, segs, ldt, cr3, trap } = t;
+  let { eip, eflags } = t;
 
   // From here on memory is written (busy bits, back-link) and the switch commits: it cannot be
   // restarted, so page faults a hypervisor resolves (shadow paging) are retried in place.

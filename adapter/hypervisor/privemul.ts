@@ -58,17 +58,28 @@ export function emulatePrivileged(m: Monitor, err: number, info: number): number
   m.exit(EXIT.EXCEPTION_NMI, { interruptionInfo: info, errorCode: err, instructionLength: i.len, text: `#GP: ${text} emulated` });
   const mn = text.split(' ')[0];
   m.emulated.set(mn, (m.emulated.get(mn) ?? 0) + 1);
-  const start = c.eip;
+  emulateAsGuest(m, c, i, c.eip, () => {
+    const r = op();
+    if (r !== 'restart') m.counters.emulatedPrivileged++;
+    return r;
+  });
+  return -1;
+}
+
+/**
+ * Performs instruction `i` (at `start`) as the guest's ring 0 would, with `op`; 'restart' runs it
+ * again. A fault raised on the way is the guest's, delivered at curEip: the instruction's own
+ * address, or the new task's first instruction once a task switch has committed.
+ */
+export function emulateAsGuest(m: Monitor, c: Cpu, i: Insn, start: number, op: () => unknown): void {
   c.curEip = start;
   c.eip = (start + i.len) & (c.code32 ? -1 : 0xffff);
   m.inHandler = true;
   try {
     if (op() === 'restart') c.eip = start;
-    else { c.icount++; m.counters.emulatedPrivileged++; }
+    else c.icount++;
   } catch (e) {
     if (e !== CPU_FAULT) throw e;
-    // The instruction faults at ring 0 too: that fault is the guest's. (It reports curEip: the
-    // instruction's own address, or the new task's first instruction after a task switch committed.)
     c.eip = c.curEip;
     m.inHandler = false;
     deliverToGuest(c, c.faultVector, c.faultError, c.faultHasError);
@@ -76,7 +87,6 @@ export function emulatePrivileged(m: Monitor, err: number, info: number): number
     m.inHandler = false;
   }
   c.brk = true;
-  return -1;
 }
 
 /** The emulation of a privileged kernel instruction, for binary translation's monitor calls (no #GP first). */

@@ -17,10 +17,11 @@ import { CPU_FAULT, CR0_TS, AR_UNUSABLE } from '../cpu/cpu';
 import type { Insn } from '../cpu/insn';
 import { ES, CS, SS, DS, FS, GS } from '../cpu/insn';
 import { IF, IOPL, NT, VM } from '../cpu/flags';
+import { readTss } from '../cpu/tasks';
 import { queueDebugTrap, DR6_BT } from '../cpu/debugregs';
 import { MonitorWindow } from './shadowdesc';
 import { EXIT, interruptionInfo, INTR_EXTERNAL, INTR_HW_EXCEPTION } from './exits';
-import { deliverToGuest } from './privemul';
+import { deliverToGuest, emulateAsGuest } from './privemul';
 import { v86Eflags } from './v86';
 import type { Monitor } from './monitor';
 
@@ -196,21 +197,9 @@ export function switchTask(m: Monitor, d: GuestDescriptor, source: number, ext: 
   if (v.trLimit < (old32 ? 0x5f : 0x29)) c.fault(EXC_TS, (v.trSel & 0xfffc) | ext, true);
 
   // The new task's state first: a page fault here leaves everything as it was.
-  const rd = (off: number, size: number) => m.guestAccess((newBase + off) >>> 0, size, false);
-  const regs: number[] = [], segs: number[] = [];
-  let eip: number, eflags: number, ldt: number, cr3 = 0, trap = false;
-  if (new32) {
-    eip = rd(T32.eip, 4); eflags = rd(T32.eflags, 4);
-    for (let r = 0; r < 8; r++) regs.push(rd(T32.regs + r * 4, 4));
-    for (let s = 0; s < 6; s++) segs.push(rd(T32.segs + s * 4, 2));
-    ldt = rd(T32.ldt, 2); cr3 = rd(T32.cr3, 4); trap = (rd(T32.trap, 2) & 1) !== 0;
-  } else {
-    eip = rd(T16.eip, 2); eflags = rd(T16.eflags, 2);
-    for (let r = 0; r < 8; r++) regs.push(rd(T16.regs + r * 2, 2));
-    for (let s = 0; s < 4; s++) segs.push(rd(T16.segs + s * 2, 2));
-    segs.push(0, 0);
-    ldt = rd(T16.ldt, 2);
-  }
+  const t = readTss((off, size) => m.guestAccess((newBase + off) >>> 0, size, false), new32);
+  const { regs, segs, ldt, cr3, trap } = t;
+  let { eip, eflags } = t;
 
   // The old task's state, as the guest would have it: its IF, RPL 0 on its kernel's CS and SS.
   let oldFlags = guestEflags(m);
@@ -347,23 +336,9 @@ export function taskTrap(m: Monitor, vector: number, err: number, info: number):
   if (!run) return err;
   m.exit(EXIT.EXCEPTION_NMI, { interruptionInfo: info, errorCode: err, instructionLength: i.len, text: `${vector === EXC_NP ? '#NP' : '#TS'}: ${what}, task switch emulated` });
   m.counters.emulatedPrivileged++;
-  c.curEip = start;
-  c.eip = (start + i.len) & (c.code32 ? -1 : 0xffff);
-  m.inHandler = true;
-  try {
-    run();
-    c.icount++;
-  } catch (e) {
-    if (e !== CPU_FAULT) throw e;
-    // Before the switch committed the fault is the instruction's (curEip is still its address);
-    // after, the new task's (curEip is its first instruction). The instruction does not retire.
-    c.eip = c.curEip;
-    m.inHandler = false;
-    deliverToGuest(c, c.faultVector, c.faultError, c.faultHasError);
-  } finally {
-    m.inHandler = false;
-  }
-  c.brk = true;
+  // Before the switch commits a fault is the instruction's; after, the new task's.
+  const go = run;
+  emulateAsGuest(m, c, i, start, () => { go(); });
   return -1;
 }
 
