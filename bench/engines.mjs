@@ -239,7 +239,7 @@ export function makeEngines({ ringsideArgs = [], overheadArgs = [], modes = [] }
   if (overheadArgs.length) engines['ringside+dbg'] = ringsideEngine('ringside+dbg', [...ringsideArgs, ...overheadArgs]);
   for (const m of modes) {
     if (!MODE_ARGS[m]) throw new Error(`unknown mode ${m} (one of ${Object.keys(MODE_ARGS).join(', ')})`);
-    engines[`ringside@${m}`] = { ...ringsideEngine(`ringside@${m}`, [...ringsideArgs, ...MODE_ARGS[m]]), label: `Ringside ${m}` };
+    engines[`ringside@${m}`] = { ...ringsideEngine(`ringside@${m}`, [...ringsideArgs, ...MODE_ARGS[m]]), label: ['Ringside', m, ...ringsideArgs].join(' ') };
   }
   return engines;
 }
