@@ -148,7 +148,8 @@ export class CodeCache {
       if (cpu.hle.has(gpa)) i.exec = i.inner = i.native = hleService;
       else i.native = i.inner;
       // The hypervisor's wrapper goes innermost, so whatever the debugger runs "natively" still exits.
-      if ((i.entry.cls & cpu.vmmClasses) !== 0 && i.native !== hleService) i.exec = i.inner = vmmHooked;
+      // A record that faults as decoded (a LOCK the instruction refuses: #UD) faults before any exit.
+      if ((i.entry.cls & cpu.vmmClasses) !== 0 && i.native !== hleService && i.fault === 0) i.exec = i.inner = vmmHooked;
       if ((i.entry.cls & cpu.interceptClasses) !== 0 || cpu.hookAddrs.has(gpa)) i.exec = hooked;
       i.fast = i.exec === i.inner && i.inner === i.native ? classify(i) : 0;
       insns.push(i);

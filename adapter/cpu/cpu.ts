@@ -119,6 +119,9 @@ export class Cpu {
   drData = false;
   /** A software interrupt entered its handler: traps of the INT instruction resume after the IRET. */
   trapsDiscarded = false;
+  /** Work done by REP instructions in chunks that yielded (elements, I/O weighted): run() counts it
+   *  against its budget, so a guest's REP of 2^32 elements cannot hold one run() for minutes. */
+  repWork = 0;
   /** Runs after which a block of 32-bit code is compiled (jit.ts); Infinity interprets everything. */
   jitThreshold = JIT_THRESHOLD;
   /** Set by anything that must end the current block early (SMC, stop requests, mode changes). */
@@ -685,11 +688,13 @@ export class Cpu {
     // Idle time counts against the budget too, so a halted CPU that devices keep waking to no
     // effect (a masked timer) still hands control back.
     const timeLimit = this.icount + this.idleTicks + budget;
+    // A yielding REP chunk retires as one instruction: its elements count too (16 per instruction).
+    const workLimit = this.repWork + budget * 16;
     this.stopRequested = false;
     while (true) {
       if (this.shutdown) return 'shutdown';
       if (this.stopRequested) return 'stop';
-      if (this.icount >= limit || this.icount + this.idleTicks >= timeLimit) return 'limit';
+      if (this.icount >= limit || this.icount + this.idleTicks >= timeLimit || this.repWork >= workLimit) return 'limit';
       if (this.icount >= this.nextEventAt) this.host.serviceDevices(this);
       if (!this.shadow) {
         if (this.nmiPending && !this.nmiBlocked) {

@@ -21,6 +21,8 @@ export interface GuestView {
   nxe: boolean;
   /** PAE: the four PDPTEs as loaded at the last CR3 load (low, high dwords). */
   pdpte: Int32Array;
+  /** The A20 gate's mask of guest-physical addresses (absent: all bits pass). */
+  a20Mask?: number;
   /** Guest-physical dword read / write; a read outside RAM returns -1 (all ones, as open bus). */
   read32(gpa: number): number;
   write32(gpa: number, v: number): void;
@@ -97,11 +99,15 @@ function check(g: GuestView, access: number, user: boolean, us: boolean, rw: boo
   return 0;
 }
 
+/** A guest-physical address or frame through the A20 gate (bit 20 forced to 0 while it is off). */
+function a20(g: GuestView, addr: number): number { return g.a20Mask === undefined ? addr : (addr & g.a20Mask) >>> 0; }
+function a20Frame(g: GuestView, gfn: number): number { return g.a20Mask === undefined || gfn < 0 ? gfn : ((gfn << 12) & g.a20Mask) >>> 12; }
+
 function walk32(g: GuestView, lin: number, access: number, user: boolean, peek: boolean): GuestWalk {
   const r = result();
-  const pdGfn = (g.cr3 >>> 12) & 0xfffff;
   const pdi = lin >>> 22;
-  const pdeAddr = ((g.cr3 & ~0xfff) >>> 0) + pdi * 4;
+  const pdeAddr = a20(g, ((g.cr3 & ~0xfff) >>> 0) + pdi * 4);
+  const pdGfn = pdeAddr >>> 12;
   let pde = g.read32(pdeAddr);
   r.tableGfns.push(pdGfn);
   r.indices.push(pdi);
@@ -117,14 +123,14 @@ function walk32(g: GuestView, lin: number, access: number, user: boolean, peek: 
       if (want !== pde) { g.write32(pdeAddr, want); pde = want; }
     }
     r.ok = true; r.large = true; r.largeGfn = (pde >>> 12) & 0xffc00;
-    r.gfn = r.largeGfn + ((lin >>> 12) & 0x3ff);
+    r.gfn = a20Frame(g, r.largeGfn + ((lin >>> 12) & 0x3ff));
     r.user = us; r.writable = rw; r.nx = false; r.global = (pde & PTE_G) !== 0 && g.pge;
     r.dirty = (pde & PTE_D) !== 0; r.leaf = pde;
     return r;
   }
-  const ptGfn = (pde >>> 12) & 0xfffff;
   const pti = (lin >>> 12) & 0x3ff;
-  const pteAddr = ptGfn * 4096 + pti * 4;
+  const pteAddr = a20(g, ((pde >>> 12) & 0xfffff) * 4096 + pti * 4);
+  const ptGfn = pteAddr >>> 12;
   let pte = g.read32(pteAddr);
   r.tableGfns.push(ptGfn);
   r.indices.push(pti);
@@ -138,7 +144,7 @@ function walk32(g: GuestView, lin: number, access: number, user: boolean, peek: 
     if (want !== pte) { g.write32(pteAddr, want); pte = want; }
   }
   r.ok = true;
-  r.gfn = (pte >>> 12) & 0xfffff;
+  r.gfn = a20Frame(g, (pte >>> 12) & 0xfffff);
   r.user = us; r.writable = rw; r.nx = false; r.global = (pte & PTE_G) !== 0 && g.pge;
   r.dirty = (pte & PTE_D) !== 0; r.leaf = pte;
   return r;
@@ -155,9 +161,9 @@ function walkPae(g: GuestView, lin: number, access: number, user: boolean, peek:
   const pdpte = g.pdpte[pi * 2], pdpteHi = g.pdpte[pi * 2 + 1];
   if (!(pdpte & PTE_P)) return fault(r, baseErr(access, user, id));
   if (pdpte & 0x1e6 || pdpteHi & (RSVD_HI | 0x80000000)) return fault(r, PF_P | PF_RSVD | baseErr(access, user, id));
-  const pdGfn = (pdpte >>> 12) & 0xfffff;
   const pdi = (lin >>> 21) & 0x1ff;
-  const pdeAddr = pdGfn * 4096 + pdi * 8;
+  const pdeAddr = a20(g, ((pdpte >>> 12) & 0xfffff) * 4096 + pdi * 8);
+  const pdGfn = pdeAddr >>> 12;
   let pde = g.read32(pdeAddr);
   const pdeHi = g.read32(pdeAddr + 4);
   r.tableGfns.push(pdGfn);
@@ -176,14 +182,14 @@ function walkPae(g: GuestView, lin: number, access: number, user: boolean, peek:
       if (want !== pde) { g.write32(pdeAddr, want); pde = want; }
     }
     r.ok = true; r.large = true; r.largeGfn = (pde >>> 12) & 0xffe00;
-    r.gfn = pdeHi & 0xf ? -1 : r.largeGfn + ((lin >>> 12) & 0x1ff);
+    r.gfn = pdeHi & 0xf ? -1 : a20Frame(g, r.largeGfn + ((lin >>> 12) & 0x1ff));
     r.user = us; r.writable = rw; r.nx = nx; r.global = (pde & PTE_G) !== 0 && g.pge;
     r.dirty = (pde & PTE_D) !== 0; r.leaf = pde;
     return r;
   }
-  const ptGfn = (pde >>> 12) & 0xfffff;
   const pti = (lin >>> 12) & 0x1ff;
-  const pteAddr = ptGfn * 4096 + pti * 8;
+  const pteAddr = a20(g, ((pde >>> 12) & 0xfffff) * 4096 + pti * 8);
+  const ptGfn = pteAddr >>> 12;
   let pte = g.read32(pteAddr);
   const pteHi = g.read32(pteAddr + 4);
   r.tableGfns.push(ptGfn);
@@ -199,7 +205,7 @@ function walkPae(g: GuestView, lin: number, access: number, user: boolean, peek:
     if (want !== pte) { g.write32(pteAddr, want); pte = want; }
   }
   r.ok = true;
-  r.gfn = pteHi & 0xf ? -1 : (pte >>> 12) & 0xfffff;
+  r.gfn = pteHi & 0xf ? -1 : a20Frame(g, (pte >>> 12) & 0xfffff);
   r.user = us; r.writable = rw; r.nx = nx; r.global = (pte & PTE_G) !== 0 && g.pge;
   r.dirty = (pte & PTE_D) !== 0; r.leaf = pte;
   return r;

@@ -5,6 +5,7 @@ import type { Cpu } from '../cpu/cpu';
 import { CPU_FAULT } from '../cpu/cpu';
 import type { Insn } from '../cpu/insn';
 import { TLB_VALID, TLB_SLOW } from '../cpu/tlb';
+import { deliverException } from '../cpu/interrupts';
 import type { ShadowMmu } from './shadow';
 import { EXIT, type ExitRecord, type ExitStats } from './exits';
 
@@ -98,7 +99,12 @@ function emulateAccess(h: ShadowHost, lin: number, gfn: number, mmio: boolean, d
   if (before) mmu.afterGuestWrite(gfn, before);
   if (mmio) h.counters.mmioAccesses++;
   cpu.brk = true;
-  if (faulted) {
+  if (faulted && cpu.faultVector !== 14) {
+    // The instruction itself faults (a far pointer read from MMIO naming a bad selector, a privilege
+    // check): run natively it would stop at this access again, so its fault is delivered from here.
+    cpu.dbPending = 0;
+    deliverException(cpu, cpu.faultVector, cpu.faultError, cpu.faultHasError, false);
+  } else if (faulted) {
     // The emulated instruction faulted elsewhere (a page not yet in the shadow, a guest fault): it
     // runs again from the start, and that fault is handled the ordinary way first. Should that not
     // make progress, the frame stops being shadowed.

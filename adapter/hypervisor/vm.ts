@@ -104,6 +104,7 @@ export class Vm {
       get pae() { return (g.cr4 & CR4_PAE) !== 0; },
       get pge() { return (g.cr4 & CR4_PGE) !== 0; },
       get nxe() { return (cpu.efer & EFER_NXE) !== 0; },
+      get a20Mask() { return cpu.a20Mask; },
       pdpte: g.pdpte,
       read32: (gpa) => ((gpa >>> 0) + 4 <= ram ? cpu.dv.getInt32(base + (gpa >>> 0), true) : -1),
       write32: (gpa) => void gpa, // replaced below (needs code-cache coherence)
@@ -161,6 +162,8 @@ export class Vm {
       cpu.vmm.peekTranslate = (_c, lin) => this.peekGuest(lin);
       // A write that bypassed the shadow's write protection (the debugger, a device): resynchronize that frame.
       cpu.vmm.externalWrite = (c, page) => { if (mmu.isTracked(page)) { mmu.zapFrame(page); c.tlb.flushAll(); } };
+      // The A20 gate changes every guest-physical address with bit 20: the composed translations go.
+      cpu.vmm.a20Changed = () => { if (this.guest.cr0 & CR0_PG && this.guest.cr0 & 1) this.configureShadow(true); };
     }
     cpu.setVmmIntercepts(interceptClasses(this), this.settings.exceptionBitmap >>> 0);
     if (this.ept) {
@@ -336,8 +339,7 @@ export class Vm {
   private onEvent(e: CpuEvent): void {
     if (e.kind === 'task-switch') {
       const src = /iret/i.test(e.cause) ? TASK_IRET : /jmp/i.test(e.cause) ? TASK_JMP : /call/i.test(e.cause) ? TASK_CALL : TASK_IDT;
-      // The processor switched tasks (the handler's emulation); under shadow paging the new CR3 is the guest's.
-      if (this.shadow && this.cpu.pagingOn()) this.guestCr3Loaded(this.cpu.cr3, true);
+      // The processor switched tasks (the handler's emulation); its CR3 load came through setGuestCr.
       this.exit(EXIT.TASK_SWITCH, { qualification: taskQualification(e.to, src), eip: this.cpu.eip >>> 0, text: e.cause });
     } else if (e.kind === 'triple-fault') {
       this.exit(EXIT.TRIPLE_FAULT, { text: `triple fault (vector ${e.vector})` });
@@ -364,8 +366,7 @@ export class Vm {
         this.exit(EXIT.EPT_MISCONFIG, { guestPhysical: gpa >>> 0, guestLinear: linearValid ? cpu.xlatLin >>> 0 : -1, text: ept.stoppedAtMmio() ? 'MMIO access' : `misconfigured EPT entry at host 0x${ept.entryAddr.toString(16)}` });
         if (ept.stoppedAtMmio()) { this.counters.mmioAccesses++; return -1; }
         // A misconfiguration the hypervisor did not make: the VM cannot go on (KVM reports it to user space).
-        this.fatal ??= `EPT misconfiguration at guest-physical 0x${(gpa >>> 0).toString(16)} (entry at host 0x${ept.entryAddr.toString(16)})`;
-        this.machine.stop(HYPERVISOR_STOP_STATUS, this.fatal);
+        this.stop(`EPT misconfiguration at guest-physical 0x${(gpa >>> 0).toString(16)} (entry at host 0x${ept.entryAddr.toString(16)})`);
         return -1;
       }
       const q = eptQualification(want, ept.rwx, linearValid, !table);
@@ -425,14 +426,11 @@ export class Vm {
   }
 
   /** The guest loaded CR3 (MOV CR3 exit, task switch): switch shadow roots. */
-  guestCr3Loaded(v: number, pdptesInCpu = false): void {
+  guestCr3Loaded(v: number): void {
     const cpu = this.cpu, mmu = this.shadow!;
     this.guest.cr3 = v;
     if (!cpu.pagingOn()) { cpu.cr3 = v; return; }
-    if (this.guest.cr4 & CR4_PAE) {
-      if (pdptesInCpu) this.guest.pdpte.set(cpu.pdpte);
-      else this.loadGuestPdptes(v);
-    }
+    if (this.guest.cr4 & CR4_PAE) this.loadGuestPdptes(v);
     const before = mmu.root;
     mmu.activateRoot();
     // The same root with nothing dropped since the last flush keeps the TLB (as for native paging).
@@ -445,7 +443,7 @@ export class Vm {
   loadGuestPdptes(cr3: number): void {
     const vals = new Int32Array(8);
     for (let k = 0; k < 4; k++) {
-      const a = ((cr3 & ~0x1f) >>> 0) + k * 8;
+      const a = ((((cr3 & ~0x1f) >>> 0) + k * 8) & this.cpu.a20Mask) >>> 0;
       const lo = this.guestView.read32(a), hi = this.guestView.read32(a + 4);
       if (lo & 1 && (lo & 0x1e6 || hi & 0xfffffff0)) this.cpu.gp(0);
       vals[2 * k] = lo; vals[2 * k + 1] = hi;
@@ -486,10 +484,20 @@ export class Vm {
     return 0;
   }
 
+  /** Stop the guest for a reason the hypervisor cannot handle; the runner and the debugger show `fatal`. */
+  stop(reason: string): void {
+    this.fatal ??= reason;
+    this.machine.stop(HYPERVISOR_STOP_STATUS, this.fatal);
+  }
+
   // ------------------------------------------------------------------ inspection
 
   consistency(): ConsistencyReport | undefined {
-    return this.shadow ? checkShadow(this.shadow, this.guestView) : undefined;
+    if (!this.shadow) return undefined;
+    // Guest paging off: the processor runs on the memory slot, and the shadow (kept for when paging
+    // comes back, then rebuilt) is not in use.
+    if (!(this.guest.cr0 & CR0_PG) || !(this.guest.cr0 & 1)) return { checked: 0, issues: [] };
+    return checkShadow(this.shadow, this.guestView);
   }
 
   /** Lines for `ringside run --stats`. */

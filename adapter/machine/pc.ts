@@ -162,6 +162,7 @@ export class Machine implements CpuHost {
     this.a20 = on;
     this.cpu.a20Mask = on ? -1 : ~(1 << 20);
     this.cpu.tlb.flushAll();
+    this.cpu.vmm.a20Changed?.(this.cpu);
   }
   getA20(): boolean {
     return this.a20;

@@ -48,6 +48,8 @@ function outFactory(i: Insn): Handler {
 
 /** Elements moved per run-loop turn by REP INS/OUTS before the instruction yields (restarts at itself). */
 const REP_CHUNK = 1024;
+/** A port access costs the host what many memory elements do (cpu.repWork). */
+const PORT_WEIGHT = 64;
 
 /**
  * INS: ES:(E)DI <- port DX (no segment override). The destination is probed before the port is read,
@@ -69,7 +71,7 @@ function ins(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
     if (rep) { if (a32) c.r32[1] = (c.r32[1] - 1) | 0; else c.r16[2] = c.r16[2] - 1; }
     if (c.dbPending !== 0) break; // I/O and data breakpoints trap after the iteration that hit them
   }
-  if (rep && (a32 ? c.r32[1] : c.r16[2]) !== 0) { c.eip = c.curEip; c.brk = true; }
+  if (rep && (a32 ? c.r32[1] : c.r16[2]) !== 0) { c.eip = c.curEip; c.brk = true; c.repWork += REP_CHUNK * PORT_WEIGHT; }
 }
 
 /** OUTS: port DX <- seg:(E)SI (DS unless overridden). */
@@ -88,7 +90,7 @@ function outs(c: Cpu, i: Insn, n: 1 | 2 | 4): void {
     if (rep) { if (a32) c.r32[1] = (c.r32[1] - 1) | 0; else c.r16[2] = c.r16[2] - 1; }
     if (c.dbPending !== 0) break; // I/O and data breakpoints trap after the iteration that hit them
   }
-  if (rep && (a32 ? c.r32[1] : c.r16[2]) !== 0) { c.eip = c.curEip; c.brk = true; }
+  if (rep && (a32 ? c.r32[1] : c.r16[2]) !== 0) { c.eip = c.curEip; c.brk = true; c.repWork += REP_CHUNK * PORT_WEIGHT; }
 }
 
 export const handlers: Record<string, Factory> = {

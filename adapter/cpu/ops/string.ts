@@ -35,6 +35,7 @@ function repBudget(c: Cpu): number { return c.flags & TF ? 1 : REP_CHUNK; }
 function yieldRep(c: Cpu): void {
   c.eip = c.curEip;
   c.brk = true;
+  c.repWork += REP_CHUNK;
 }
 
 function getSI(c: Cpu, a32: boolean): number { return a32 ? c.r32[6] : c.r16[12]; }
