@@ -31,6 +31,7 @@ import { MonitorWindow, WINDOW_PDE_INDEX, GDT_LIN, IDT_LIN, TSS_LIN, TSS_LIMIT, 
 import { emulatePrivileged, reflecting } from './privemul';
 import { taskTrap, exceptionThroughTaskGate } from './taskswitch';
 import { deliverFromV86, taskToV86, V86Event } from './v86';
+import { kernelFrame } from './frames';
 import { Holes, HOLE_CLASSES } from './holes';
 import { TranslationCache, BT_CLASSES, monitorCall } from './translation';
 import { Paravirt } from './paravirt';
@@ -552,6 +553,7 @@ export class Monitor implements ShadowHost {
   private onEvent(e: CpuEvent): void {
     switch (e.kind) {
       case 'interrupt':
+        kernelFrame(this, this.cpu, e.vector, e.errorCode, e.fromCs); // with the guest's IF before the gate clears it
         // Delivery through the guest's interrupt gate clears its IF (the shadow gate is a trap gate).
         if (this.deprivileged && this.window.interruptGate[e.vector]) this.v.vif = false;
         if (this.deprivileged && e.source === 'exception') this.counters.injectedExceptions++;

@@ -179,7 +179,8 @@ export function monitorCall(m: Monitor, c: Cpu, i: Insn): boolean {
       if ((cs & 3) === 0 && cs & 0xfffc) c.write16(SS, (sp + n) | 0, cs | 1);
       i.native(c, i);
       v.vif = (f & IF) !== 0;
-      c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL));
+      // The frame's IF is the guest's (frames.ts); the processor's stays on whatever IOPL let IRET load.
+      c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL) | IF);
       c.brk = true;
       return true;
     }

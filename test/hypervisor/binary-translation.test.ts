@@ -102,3 +102,29 @@ test('local descriptor tables under binary translation: LAR/LSL/VERR/VERW rewrit
   assert.equal(lar?.rewritten, 'check against the guest\'s descriptor');
   assert.deepEqual(bt.monitor!.consistency().issues, []);
 });
+
+test('exception and interrupt frames from the guest kernel: CS RPL 0 and the guest\'s IF, as on bare hardware', { skip: !nasm && 'nasm not installed' }, () => {
+  const image = assembleFile(join(repoRoot, 'test/hypervisor/guests/frames.asm'));
+  const base = runGuest(image, 'flat', 'none');
+  assert.equal(base.output, [
+    'int3 cs=0008 if=0', 'if now 0',
+    '#GP cs=0008 if=1 err=1230', 'if now 1',
+    '#PF cs=0008 if=0 err=0000', 'if now 0',
+    'timer cs=0008 if=1', 'if now 1', '',
+  ].join('\n'));
+  for (const mode of ['ept', 'shadow', 'binary-translation'] as const) {
+    const r = runGuest(image, 'flat', mode);
+    assert.equal(r.output, base.output, `${mode}: the frames bare hardware pushes`);
+    assert.equal(r.icount, base.icount, `${mode}: same retired instructions`);
+  }
+  const bt = runGuest(image, 'flat', 'binary-translation');
+  assert.deepEqual(bt.monitor!.holes.events.filter((h) => h.instruction.startsWith('frame')), [], 'binary translation rewrote every kernel frame');
+  // Trap-and-emulate: the processor pushes the frame through the shadow IDT, RPL 1 and its own IF; each is a recorded hole.
+  const te = runGuest(image, 'flat', 'trap-and-emulate');
+  assert.match(te.output, /^int3 cs=0009 if=1\n/);
+  assert.equal(explained('frames', base, te), 'hole');
+  const frames = te.monitor!.holes.events.filter((h) => h.instruction.startsWith('frame of vector'));
+  assert.deepEqual(frames.map((h) => h.instruction), [3, 13, 14, 32].map((v) => `frame of vector ${v}`));
+  assert.deepEqual(frames.map((h) => h.bare), ['CS 0x8 (RPL 0), IF=0', 'CS 0x8 (RPL 0), IF=1', 'CS 0x8 (RPL 0), IF=0', 'CS 0x8 (RPL 0), IF=1']);
+  assert.ok(frames.every((h) => h.saw === 'CS 0x9 (RPL 1), IF=1'));
+});
