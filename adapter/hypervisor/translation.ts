@@ -165,7 +165,7 @@ export function monitorCall(m: Monitor, c: Cpu, i: Insn): boolean {
       const f = c.readN(SS, c.getSp(), i.osize);
       i.native(c, i); // the processor's flags, IF and IOPL aside (ring 1 cannot change them)
       v.vif = (f & IF) !== 0;
-      c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL)); // the guest's ring 0 can (IOPL is in the 16-bit image too)
+      c.setEflags((c.getEflags() & ~IOPL) | (f & IOPL) | IF); // the guest's IOPL (its ring 0 may set it); the processor's IF stays on for the monitor
       c.brk = true;
       return true;
     }
