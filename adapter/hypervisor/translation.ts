@@ -49,7 +49,8 @@ function monitorCallName(i: Insn): string | undefined {
     case 'pushf': return 'push the guest\'s flags (virtual IF)';
     case 'popf': return 'pop into the guest\'s flags (virtual IF)';
     case 'iret': return 'return, restoring the guest\'s IF';
-    case 'cli': case 'sti': return 'set the guest\'s IF';
+    case 'cli': return 'clear the guest\'s virtual IF';
+    case 'sti': return 'set the guest\'s virtual IF';
     case 'sgdt': case 'sidt': return 'store the guest\'s descriptor-table register';
     case 'smsw': return 'store the guest\'s CR0';
     case 'push_sreg': case 'movsreg': return i.entry.sub === CS || i.entry.sub === SS || i.reg === CS || i.reg === SS ? 'show the selector with the guest\'s RPL' : undefined;
