@@ -8,7 +8,8 @@ import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
 import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
 import { runFast } from './fastpath';
-import { readLinear, writeLinear, physRead } from './slowmem';
+import { readLinear, writeLinear, physRead, translateResolving, peekLinear } from './slowmem';
+import { powerOn } from './reset';
 import { compileBlock, JIT_THRESHOLD } from './jit';
 import { deliverException, deliverExternalInterrupt, deliverNmi } from './interrupts';
 import { checkInsnBreakpoint, deliverDebugTrap, DR6_BS } from './debugregs';
@@ -228,38 +229,7 @@ export class Cpu {
   }
 
   /** Power-on state: real mode at F000:FFF0. */
-  reset(): void {
-    this.r32.fill(0);
-    this.rhi.fill(0);
-    this.r32[2] = 0x0600; // EDX: family 6 signature
-    this.flags = EFLAGS_FIXED1;
-    this.lazy = 0;
-    this.cr0 = CR0_ET | CR0_CD | CR0_NW;
-    this.cr2 = this.cr3 = this.cr4 = this.efer = 0;
-    this.dr.fill(0);
-    this.dr[6] = 0xffff0ff0 | 0;
-    this.dr[7] = 0x400;
-    // Reset caches (SDM 9.1.1): base 0, limit 0xFFFF, present read/write accessed data.
-    for (let s = 0; s < 6; s++) this.loadSegCache(s, 0, 0, 0xffff, AR_P | AR_S | 0x3);
-    this.loadSegCache(CS, 0xf000, 0xffff0000 | 0, 0xffff, AR_P | AR_S | 0xb);
-    this.eip = 0xfff0;
-    this.gdtrBase = 0; this.gdtrLimit = 0xffff;
-    this.idtrBase = 0; this.idtrLimit = 0x3ff;
-    this.cpl = 0;
-    this.halted = this.shutdown = this.shadow = false;
-    this.nmiPending = this.nmiBlocked = false;
-    this.deliveringVector = -1;
-    this.dbPending = 0;
-    this.ssShadow = false;
-    this.msrs.clear();
-    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
-    this.tscOffset = 0n;
-    this.pdpte.fill(0);
-    if (this.drData) this.tlb.setGuestWatchRanges([]);
-    this.drExec = this.drData = false;
-    this.tlb.flushAll();
-    this.code.flushAll();
-  }
+  reset(): void { powerOn(this); }
 
   // ------------------------------------------------------------------ flags
   getEflags(): number {
@@ -499,7 +469,7 @@ export class Cpu {
    * Raises #PF (or a hypervisor exit through gpaToHpa) when the access is not allowed.
    */
   translate(lin: number, access: number, user: boolean): number {
-    if (this.resolveInPlace !== 0) return this.translateResolving(lin, access, user);
+    if (this.resolveInPlace !== 0) return translateResolving(this, lin, access, user);
     const page = lin >>> 12;
     const tbl = access === ACC_WRITE ? (user ? this.tlb.wUser : this.tlb.wSup) : user ? this.tlb.rUser : this.tlb.rSup;
     const cached = tbl[page];
@@ -530,29 +500,6 @@ export class Cpu {
     }
     return e;
   }
-  /**
-   * Past a task switch's commit point the switch cannot be restarted: a #PF that the hypervisor
-   * resolves (a shadow entry filled in) is retried in place, and one it does not is raised with the
-   * guest's error code, marked as already seen by the hypervisor (vmmSawFault).
-   */
-  private translateResolving(lin: number, access: number, user: boolean): number {
-    this.resolveInPlace--;
-    try {
-      for (let n = 0; ; n++) {
-        try {
-          return this.translate(lin, access, user);
-        } catch (e) {
-          if (e !== CPU_FAULT || this.faultVector !== 14 || !((this.vmmExceptions >>> 14) & 1) || !this.vmm.exception) throw e;
-          const r = this.vmm.exception(this, 14, this.faultError, true, true);
-          if (r !== -1) { this.faultError = r; this.vmmSawFault = true; throw e; }
-          if (n > 16) throw new Error(`hypervisor: the page fault at 0x${(lin >>> 0).toString(16)} keeps recurring after being resolved`);
-        }
-      }
-    } finally {
-      this.resolveInPlace++;
-    }
-  }
-
   /** Run `f` with hypervisor-resolved page faults retried in place (see translateResolving). */
   resolvingFaults(f: () => void): void {
     this.resolveInPlace++;
@@ -578,18 +525,7 @@ export class Cpu {
   walkFlags = 0;
 
   /** Debugger/tools: translate without side effects; -1 if not mapped. Returns guest-physical. */
-  peekTranslate(lin: number): number {
-    // Under shadow paging the processor's CR3 holds the shadow root: the hypervisor walks the guest's own tables.
-    if (this.vmm.peekTranslate) return this.vmm.peekTranslate(this, lin);
-    if (!this.pagingOn()) return lin & this.a20Mask;
-    try {
-      const g = walk(this, lin | 0, ACC_READ, false, true);
-      return g < 0 ? -1 : g & this.a20Mask;
-    } catch (e) {
-      if (e === CPU_FAULT) return -1;
-      throw e;
-    }
-  }
+  peekTranslate(lin: number): number { return peekLinear(this, lin); }
 
   // ------------------------------------------------------------------ code fetch (decoder)
   /** Fetch one code byte at CS:off (limit-checked), for the decoder. */

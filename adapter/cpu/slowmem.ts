@@ -1,7 +1,8 @@
 // The CPU's slow memory path: accesses that missed the TLB's fast path, cross a page, hit MMIO, a
 // watched page or a page holding code or page tables, or are implicit supervisor accesses.
 import type { Cpu } from './cpu';
-import { ACC_READ, ACC_WRITE } from './paging';
+import { CPU_FAULT } from './cpu';
+import { ACC_READ, ACC_WRITE, walk } from './paging';
 import { TLB_SLOW } from './tlb';
 import { guestDataAccess } from './debugregs';
 
@@ -64,4 +65,41 @@ function physWrite(c: Cpu, p: number, size: number, v: number, e: number): void 
   if (size === 1) c.mem[p] = v;
   else if (size === 2) c.dv.setUint16(p, v, true);
   else c.dv.setInt32(p, v, true);
+}
+
+/**
+ * Past a task switch's commit point the switch cannot be restarted: a #PF that the hypervisor
+ * resolves (a shadow entry filled in) is retried in place, and one it does not is raised with the
+ * guest's error code, marked as already seen by the hypervisor (vmmSawFault).
+ */
+export function translateResolving(c: Cpu, lin: number, access: number, user: boolean): number {
+  c.resolveInPlace--;
+  try {
+    for (let n = 0; ; n++) {
+      try {
+        return c.translate(lin, access, user);
+      } catch (e) {
+        if (e !== CPU_FAULT || c.faultVector !== 14 || !((c.vmmExceptions >>> 14) & 1) || !c.vmm.exception) throw e;
+        const r = c.vmm.exception(c, 14, c.faultError, true, true);
+        if (r !== -1) { c.faultError = r; c.vmmSawFault = true; throw e; }
+        if (n > 16) throw new Error(`hypervisor: the page fault at 0x${(lin >>> 0).toString(16)} keeps recurring after being resolved`);
+      }
+    }
+  } finally {
+    c.resolveInPlace++;
+  }
+}
+
+/** The guest-physical address of a linear one, or -1: a look that raises nothing and sets no A/D bits. */
+export function peekLinear(c: Cpu, lin: number): number {
+  // Under shadow paging the processor's CR3 holds the shadow root: the hypervisor walks the guest's own tables.
+  if (c.vmm.peekTranslate) return c.vmm.peekTranslate(c, lin);
+  if (!c.pagingOn()) return lin & c.a20Mask;
+  try {
+    const g = walk(c, lin | 0, ACC_READ, false, true);
+    return g < 0 ? -1 : g & c.a20Mask;
+  } catch (e) {
+    if (e === CPU_FAULT) return -1;
+    throw e;
+  }
 }
