@@ -5,7 +5,7 @@
 // Run: node --import tsx scripts/gen-guest-asm.ts [--check]   (--check: fail if the files are stale)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { allEntries, Cls, OpFlag, CC } from '../adapter/cpu/opcodes';
+import { allEntries, Cls, OpFlag } from '../adapter/cpu/opcodes';
 import { EXIT_REASONS } from '../adapter/hypervisor/exitreasons';
 
 const ROOT = path.resolve(__dirname, '..');

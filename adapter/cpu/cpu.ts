@@ -2,10 +2,10 @@
 // run loop over decoded blocks. Instruction semantics live in ops/, decoding in decoder.ts,
 // segmentation/interrupts/paging in their own files.
 import type { CpuHooks, CpuHost, CpuEvent, VmmHooks } from './bus';
-import { Insn, CS, SS } from './insn';
+import { CS, SS } from './insn';
 import { ARITH, EFLAGS_FIXED1, flushFlags, IF, TF, VM, RF, AC } from './flags';
 import { Tlb, TLB_VALID, TLB_SLOW, TLB_NX, TLB_GLOBAL } from './tlb';
-import { walk, ACC_READ, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
+import { walk, ACC_WRITE, ACC_EXEC, WALK_GLOBAL, WALK_NX, WALK_WRITABLE, WALK_DIRTY } from './paging';
 import { CodeCache, type Block } from './blocks';
 import { runFast } from './fastpath';
 import { readLinear, writeLinear, physRead, translateResolving, peekLinear } from './slowmem';
@@ -469,11 +469,12 @@ export class Cpu {
    * Raises #PF (or a hypervisor exit through gpaToHpa) when the access is not allowed.
    */
   translate(lin: number, access: number, user: boolean): number {
-    if (this.resolveInPlace !== 0) return translateResolving(this, lin, access, user);
     const page = lin >>> 12;
     const tbl = access === ACC_WRITE ? (user ? this.tlb.wUser : this.tlb.wSup) : user ? this.tlb.rUser : this.tlb.rSup;
     const cached = tbl[page];
     if (cached & TLB_VALID && !(access === ACC_EXEC && cached & TLB_NX)) return cached;
+    // Only a miss can fault: past a task switch's commit point its faults are resolved in place.
+    if (this.resolveInPlace !== 0) return translateResolving(this, lin, access, user);
     let gpa: number, wf = WALK_WRITABLE | WALK_DIRTY;
     this.xlatLin = lin;
     if (this.pagingOn()) {
@@ -630,7 +631,8 @@ export class Cpu {
     while (true) {
       if (this.shutdown) return 'shutdown';
       if (this.stopRequested) return 'stop';
-      if (this.icount >= limit || this.icount + this.idleTicks >= timeLimit || this.repWork >= workLimit) return 'limit';
+      // (idleTicks only grows, so this also ends the run when icount reaches limit)
+      if (this.icount + this.idleTicks >= timeLimit || this.repWork >= workLimit) return 'limit';
       if (this.icount >= this.nextEventAt) this.host.serviceDevices(this);
       if (!this.shadow) {
         if (this.nmiPending && !this.nmiBlocked) {

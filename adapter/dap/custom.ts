@@ -128,7 +128,7 @@ export function tableRequest(e: Engine, args: RingsideTableArgs): RingsideDescri
     base = r.ldtrBase; limit = r.ldtrLimit;
   } else throw new CustomRequestError("'table' must be \"gdt\", \"ldt\" or \"idt\"");
   const view = real ? processorPaging(cpu) : undefined;
-  const mem = view ? { read: (a: number, n: number) => readThrough(cpu, view, a, n) } : e.memory;
+  const mem = view ? { read: (a: number, n: number) => readThrough(view, a, n) } : e.memory;
   const entries = readTable(mem, base, limit, 8192, table === 'ldt' ? 4 : 0).map((d) => {
     if ('unreadable' in d) return d;
     const out = { index: d.index, selector: d.selector, low: d.lo, high: d.hi, present: d.present, dpl: d.dpl, summary: d.summary, fields: d.fields, base: d.base, limit: d.limit } as RingsideDescriptorTable['entries'][number] & { target?: unknown };

@@ -37,7 +37,6 @@ export class RingsideSession extends DebugSession {
   private rawLaunch?: Record<string, unknown>;
   private readonly handles = new VariableHandles();
   private scopeDefs: ScopeDef[] = [];
-  private configured = false;
   private progressIds = 0;
   private clientProgress = false;
   /** The client can open an integrated terminal (runInTerminal). */
@@ -52,7 +51,6 @@ export class RingsideSession extends DebugSession {
   });
   /** Disassembly sources handed out for frames without a source: reference -> address. */
   private disasmRefs = new Map<number, number>();
-  private frames: { pc: number }[] = [];
 
   constructor() {
     super();
@@ -225,7 +223,6 @@ export class RingsideSession extends DebugSession {
 
   protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
     this.sendResponse(response);
-    this.configured = true;
     this.begin();
   }
 
@@ -393,7 +390,6 @@ export class RingsideSession extends DebugSession {
     const e = this.stopped(response);
     if (!e) return;
     const all = walkStack(e);
-    this.frames = all;
     const start = args.startFrame ?? 0, levels = args.levels || all.length;
     const frames = all.slice(start, start + levels).map((f, k) => {
       const idx = start + k;

@@ -207,7 +207,7 @@ function descriptorTables(e: Engine): VarNode[] {
   if (cpu.isProtected() && (apart.has('gdtr') || apart.has('idtr'))) {
     const p = processorTables(cpu);
     const view = processorPaging(cpu);
-    const mem: Reader = { read: (a, n) => readThrough(cpu, view, a, n) };
+    const mem: Reader = { read: (a, n) => readThrough(view, a, n) };
     rows.push({ name: 'shadow GDT (real)', value: `base ${hex(p.gdtBase)}, ${Math.floor((p.gdtLimit + 1) / 8)} entries: the guest's with DPL 0 made 1`, children: table(mem, p.gdtBase, p.gdtLimit, 0) });
     rows.push({ name: 'shadow IDT (real)', value: `base ${hex(p.idtBase)}, ${Math.floor((p.idtLimit + 1) / 8)} gates: the guest's, turned into ring-1 trap gates`, children: gates(mem, p.idtBase, p.idtLimit) });
   }

@@ -101,7 +101,7 @@ export function hostRead(cpu: Cpu, addr: number, length: number): MemoryRead {
 }
 
 /** Linear memory as the processor sees it through `view` (the shadow tables): the monitor's window too. */
-export function readThrough(cpu: Cpu, view: PagingView, lin: number, length: number): MemoryRead {
+export function readThrough(view: PagingView, lin: number, length: number): MemoryRead {
   const bytes = new Uint8Array(length);
   const readable: boolean[] = new Array(length).fill(false);
   let k = 0;

@@ -212,7 +212,6 @@ function kernelOp(m: Monitor, c: Cpu, i: Insn, err: number): Emulation | undefin
 
 /** From ring 3: SYSENTER, I/O the guest's own IOPL or TSS bitmap allows, a task switch; v86 mode's own (v86.ts). */
 function userOp(m: Monitor, c: Cpu, i: Insn): Emulation | undefined {
-  const v = m.v;
   const h = i.entry.handler;
   if (c.isV86()) return v86Op(m, c, i, (port, size) => guestBitmapAllows(m, port, size));
   if (h === 'sysenter') return sysenter(m, c);

@@ -14,7 +14,7 @@ import { ACC_WRITE, ACC_EXEC, ACC_TABLE } from '../cpu/paging';
 import { formatInsn } from '../cpu/disasm';
 import type { Machine } from '../machine/pc';
 import { HostPages, PAGE } from './hostpages';
-import { Vmcs, PIN, PROC, PROC2 } from './vmcs';
+import { Vmcs, PIN, PROC2 } from './vmcs';
 import { IoBitmaps, MsrBitmap } from './bitmaps';
 import { Ept, EPT_R, EPT_W, EPT_X, EPT_RWX, WALK_MISCONFIG } from './ept';
 import { ShadowMmu } from './shadow';
@@ -152,8 +152,8 @@ export class Vm {
       beforeInsn: (c, i) => this.beforeInsn(c, i),
       exception: (c, v, err, has, delivering) => this.onException(c, v, err, has, delivering),
       interrupt: () => this.onInterrupt(),
-      event: (c, e) => this.onEvent(e),
-      exitFor: (c, i) => this.exitFor(i),
+      event: (_c, e) => this.onEvent(e),
+      exitFor: (_c, i) => this.exitFor(i),
       guestCr: (_c, n) => this.guestCr(n),
       setGuestCr: (_c, n, v) => { if (n === 0) setGuestCr0(this, v); else if (n === 3) setGuestCr3(this, v); else setGuestCr4(this, v); return true; },
     };

@@ -5,19 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assembleFile, explained, haveNasm, repoRoot, runGuest } from './harness';
-import type { FormatChoice } from '../../adapter/machine/loaders/types';
+import { assembleFile, explained, haveNasm, repoRoot, runGuest, samplesAndWorkloads } from './harness';
 
 const nasm = haveNasm();
 
 test('samples and benchmark workloads: the same output under binary translation', { skip: !nasm && 'nasm not installed' }, () => {
-  const guests: [string, FormatChoice, string?][] = [
-    [join(repoRoot, 'samples/kernel.asm'), 'multiboot'],
-    [join(repoRoot, 'samples/hello-boot.asm'), 'boot'],
-    [join(repoRoot, 'samples/floppy-pm.asm'), 'floppy'],
-    ...['alu', 'memory', 'paging', 'call'].map((w) => [join(repoRoot, 'bench/guests', `${w}.asm`), 'floppy', join(repoRoot, 'bench/guests') + '/'] as [string, FormatChoice, string]),
-  ];
-  for (const [src, format, inc] of guests) {
+  for (const [src, format, inc] of samplesAndWorkloads()) {
     const image = assembleFile(src, inc);
     const base = runGuest(image, format, 'none');
     const bt = runGuest(image, format, 'binary-translation');

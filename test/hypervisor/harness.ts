@@ -19,6 +19,17 @@ export const repoRoot = resolve(here, '..', '..');
 export type Mode = 'none' | 'ept' | 'shadow' | 'trap-and-emulate' | 'binary-translation' | 'paravirt';
 export const MODES: Mode[] = ['none', 'ept', 'shadow'];
 
+/** The samples that run in every full-virtualization mode and the CPU benchmark's workloads: source, format, include dir. */
+export function samplesAndWorkloads(): [string, FormatChoice, string?][] {
+  const bench = join(repoRoot, 'bench/guests') + '/';
+  return [
+    [join(repoRoot, 'samples/kernel.asm'), 'multiboot'],
+    [join(repoRoot, 'samples/hello-boot.asm'), 'boot'],
+    [join(repoRoot, 'samples/floppy-pm.asm'), 'floppy'],
+    ...['alu', 'memory', 'paging', 'call'].map((w): [string, FormatChoice, string] => [join(bench, `${w}.asm`), 'floppy', bench]),
+  ];
+}
+
 export function haveNasm(): boolean {
   return spawnSync('nasm', ['-v'], { encoding: 'utf8' }).status === 0;
 }

@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assembleFile, explained, haveNasm, repoRoot, runGuest } from './harness';
+import { assembleFile, explained, haveNasm, repoRoot, runGuest, samplesAndWorkloads } from './harness';
 import { EXIT } from '../../adapter/hypervisor/exits';
-import type { FormatChoice } from '../../adapter/machine/loaders/types';
 import { loadGuest } from '../../adapter/machine/loaders/image';
 import { Machine, MiB, GUEST_RAM_BASE } from '../../adapter/machine/pc';
 import { createHypervisor } from '../../adapter/hypervisor/modes';
@@ -26,13 +25,7 @@ const nasm = haveNasm();
 const guestsDir = join(repoRoot, 'test/guests') + '/';
 
 test('samples and benchmark workloads: the same output under trap-and-emulate', { skip: !nasm && 'nasm not installed' }, () => {
-  const guests: [string, FormatChoice, string?][] = [
-    [join(repoRoot, 'samples/kernel.asm'), 'multiboot'],
-    [join(repoRoot, 'samples/hello-boot.asm'), 'boot'],
-    [join(repoRoot, 'samples/floppy-pm.asm'), 'floppy'],
-    ...['alu', 'memory', 'paging', 'call'].map((w) => [join(repoRoot, 'bench/guests', `${w}.asm`), 'floppy', join(repoRoot, 'bench/guests') + '/'] as [string, FormatChoice, string]),
-  ];
-  for (const [src, format, inc] of guests) {
+  for (const [src, format, inc] of samplesAndWorkloads()) {
     const image = assembleFile(src, inc);
     const base = runGuest(image, format, 'none');
     const te = runGuest(image, format, 'trap-and-emulate');
